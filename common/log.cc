@@ -1,0 +1,58 @@
+#include "common/log.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <ctime>
+#include <mutex>
+#include <string>
+
+namespace couponflow::log {
+namespace {
+
+std::atomic<Level> g_min_level{Level::kInfo};
+std::mutex g_instance_mutex;
+std::string g_instance = "couponflow";
+
+std::string_view level_name(Level level) {
+  switch (level) {
+    case Level::kDebug: return "DEBUG";
+    case Level::kInfo: return "INFO";
+    case Level::kWarn: return "WARN";
+    case Level::kError: return "ERROR";
+  }
+  return "?";
+}
+
+}  // namespace
+
+void set_instance(std::string_view name) {
+  std::lock_guard lock(g_instance_mutex);
+  g_instance = name;
+}
+
+void set_min_level(Level level) { g_min_level = level; }
+
+bool enabled(Level level) { return level >= g_min_level.load(std::memory_order_relaxed); }
+
+void write(Level level, std::string_view message) {
+  using namespace std::chrono;
+  auto now = system_clock::now();
+  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::time_t t = system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::string instance;
+  {
+    std::lock_guard lock(g_instance_mutex);
+    instance = g_instance;
+  }
+  std::string line = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z {:5} [{}] {}\n",
+                                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                                 tm.tm_min, tm.tm_sec, ms, level_name(level), instance, message);
+  // One write per line keeps lines whole when several threads or processes share stderr.
+  [[maybe_unused]] auto written = ::write(STDERR_FILENO, line.data(), line.size());
+}
+
+}  // namespace couponflow::log

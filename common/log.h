@@ -1,0 +1,37 @@
+#pragma once
+// Minimal structured logging to stderr: one line per event, with wall-clock time, level
+// and the instance name, written with a single write(2) so lines from several threads
+// or processes never interleave.
+
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace couponflow::log {
+
+enum class Level { kDebug, kInfo, kWarn, kError };
+
+/// Names this process in every line (e.g. the processor's instance id). Call once at start.
+void set_instance(std::string_view name);
+void set_min_level(Level level);
+bool enabled(Level level);
+void write(Level level, std::string_view message);
+
+template <typename... Args>
+void debug(fmt::format_string<Args...> f, Args&&... args) {
+  if (enabled(Level::kDebug)) write(Level::kDebug, fmt::format(f, std::forward<Args>(args)...));
+}
+template <typename... Args>
+void info(fmt::format_string<Args...> f, Args&&... args) {
+  if (enabled(Level::kInfo)) write(Level::kInfo, fmt::format(f, std::forward<Args>(args)...));
+}
+template <typename... Args>
+void warn(fmt::format_string<Args...> f, Args&&... args) {
+  if (enabled(Level::kWarn)) write(Level::kWarn, fmt::format(f, std::forward<Args>(args)...));
+}
+template <typename... Args>
+void error(fmt::format_string<Args...> f, Args&&... args) {
+  if (enabled(Level::kError)) write(Level::kError, fmt::format(f, std::forward<Args>(args)...));
+}
+
+}  // namespace couponflow::log

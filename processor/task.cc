@@ -1,0 +1,310 @@
+#include "processor/task.h"
+
+#include <stdexcept>
+
+#include "common/errors.h"
+#include "common/log.h"
+
+namespace couponflow::processor {
+
+std::string_view to_string(TaskState state) {
+  switch (state) {
+    case TaskState::kCreated: return "CREATED";
+    case TaskState::kRestoring: return "RESTORING";
+    case TaskState::kRunning: return "RUNNING";
+    case TaskState::kClosed: return "CLOSED";
+  }
+  return "?";
+}
+
+namespace {
+// Restored changes are written out in batches of this many, so a long restore needs
+// neither unbounded memory nor a restart from scratch if interrupted.
+constexpr size_t kRestoreFlushEntries = 50'000;
+}  // namespace
+
+/// Sends one store's writes to its changelog partition, stamped with the timestamp of
+/// the record being processed.
+class Task::ChangelogAppender final : public state::ChangelogWriter {
+ public:
+  ChangelogAppender(Task& task, TopicPartition changelog)
+      : task_(task), changelog_(std::move(changelog)) {}
+  void append(std::string_view key, std::optional<std::string_view> value) override {
+    Message m{key, value, task_.current_ != nullptr ? task_.current_->timestamp : 0, {}};
+    task_.env_.collector->send(changelog_.topic, changelog_.partition, m);
+  }
+  const TopicPartition& changelog() const { return changelog_; }
+
+ private:
+  Task& task_;
+  TopicPartition changelog_;
+};
+
+/// The ProcessorContext of one processor node.
+class Task::NodeContext final : public topology::ProcessorContext {
+ public:
+  NodeContext(Task& task, const topology::ProcessorNode& node) : task_(task), node_(node) {}
+
+  TaskId task_id() const override { return task_.id_; }
+  int32_t source_partition_count() const override { return task_.env_.partition_count; }
+  EpochMillis wall_clock_ms() const override { return task_.env_.clock->now_ms(); }
+
+  state::KeyValueStore& store(std::string_view name) override {
+    auto& s = declared(name);
+    if (s.spec().source_topic) {
+      throw std::invalid_argument("store '" + std::string(name) +
+                                  "' is a table, written only by its source: use read_store");
+    }
+    return s;
+  }
+
+  state::ReadableStore& read_store(std::string_view name) override {
+    const auto dot = name.find('.');
+    if (dot == std::string_view::npos) return declared(name);
+    return declared(name.substr(0, dot)).view(name.substr(dot + 1));
+  }
+
+  topology::ChildRef child(std::string_view name) const override {
+    for (uint32_t i = 0; i < node_.child_names.size(); ++i) {
+      if (node_.child_names[i] == name) return {i};
+    }
+    throw std::out_of_range("processor '" + node_.name + "' has no child '" + std::string(name) + "'");
+  }
+
+  void forward(topology::ChildRef child, const Message& message) override {
+    const topology::NodeRef target = node_.children.at(child.index);
+    if (target.kind == topology::NodeKind::kSink) {
+      task_.env_.collector->send(task_.topology_.sinks()[target.index].topic, std::nullopt, message);
+      return;
+    }
+    const Record& in = *task_.current_;
+    Record forwarded{in.topic, in.partition, in.offset, message.timestamp, message.key, message.value};
+    task_.deliver(target, forwarded);
+  }
+
+ private:
+  state::MaterializedStore& declared(std::string_view name) {
+    for (const auto& s : node_.stores) {
+      if (s == name) return task_.store(name);
+    }
+    throw std::out_of_range("processor '" + node_.name + "' did not declare store '" +
+                            std::string(name) + "'");
+  }
+
+  Task& task_;
+  const topology::ProcessorNode& node_;
+};
+
+namespace {
+std::vector<bool> table_flags(const topology::Topology& t) {
+  std::vector<bool> flags;
+  for (const auto& s : t.sources()) flags.push_back(s.is_table);
+  return flags;
+}
+}  // namespace
+
+Task::Task(TaskId id, const topology::Topology& topology, TaskEnvironment env)
+    : id_(id), topology_(topology), env_(std::move(env)), group_(table_flags(topology)) {
+  for (const auto& s : topology_.sources()) source_partitions_.push_back({s.topic, id_.partition});
+  next_offsets_.assign(source_partitions_.size(), Offset{0});
+}
+
+Task::~Task() {
+  if (state_ != TaskState::kClosed) close();
+}
+
+void Task::transition_to(TaskState next) {
+  bool legal = false;
+  switch (state_) {
+    case TaskState::kCreated:
+      legal = next == TaskState::kRestoring || next == TaskState::kClosed;
+      break;
+    case TaskState::kRestoring:
+      legal = next == TaskState::kRunning || next == TaskState::kClosed;
+      break;
+    case TaskState::kRunning: legal = next == TaskState::kClosed; break;
+    case TaskState::kClosed: legal = false; break;
+  }
+  if (!legal) {
+    throw std::logic_error(fmt::format("task {}: illegal transition {} -> {}", id_,
+                                       to_string(state_), to_string(next)));
+  }
+  log::info("task {} {} -> {}", id_, to_string(state_), to_string(next));
+  state_ = next;
+}
+
+std::vector<ChangelogSpec> Task::begin_restore() {
+  transition_to(TaskState::kRestoring);
+  std::vector<ChangelogSpec> changelogs;
+  for (size_t i = 0; i < topology_.stores().size(); ++i) {
+    const state::StoreSpec& spec = topology_.stores()[i];
+    auto persistent = env_.store_factory->open(env_.task_dir / spec.name, spec);
+    auto store = std::make_unique<state::MaterializedStore>(spec, std::move(persistent),
+                                                            env_.store_cache_bytes);
+    store->warm_up();
+    TopicPartition changelog{state::changelog_topic(env_.application_id, spec), id_.partition};
+    changelogs.push_back({i, changelog, store->position(), spec.source_topic.has_value()});
+    appenders_.push_back(spec.source_topic ? nullptr
+                                           : std::make_unique<ChangelogAppender>(*this, changelog));
+    stores_.push_back(std::move(store));
+  }
+  return changelogs;
+}
+
+void Task::restore(size_t store_index, const Record& record) {
+  state::MaterializedStore& store = *stores_.at(store_index);
+  if (!record.key) {
+    throw FatalError(fmt::format("task {}: changelog record without key at {}-{}@{}", id_,
+                                 record.topic, record.partition, record.offset));
+  }
+  if (store.spec().source_topic) {
+    // A table is restored through the same materializer that built it.
+    for (const auto& source : topology_.sources()) {
+      if (!source.is_table || source.table_store != store.spec().name) continue;
+      auto update = source.materializer(record.key, record.value);
+      switch (update.kind) {
+        case topology::TableUpdate::Kind::kPut: store.apply(*record.key, update.value); break;
+        case topology::TableUpdate::Kind::kDelete: store.apply(*record.key, std::nullopt); break;
+        case topology::TableUpdate::Kind::kSkip: break;
+      }
+    }
+  } else {
+    store.apply(*record.key, record.value);
+  }
+  ++stats_.restored;
+  if (store.has_unflushed_writes() && stats_.restored % kRestoreFlushEntries == 0) {
+    store.flush(record.offset.next());
+  }
+}
+
+void Task::finish_restore(size_t store_index, Offset end) { stores_.at(store_index)->flush(end); }
+
+void Task::start_running(const std::vector<Offset>& next_offsets) {
+  if (next_offsets.size() != source_partitions_.size()) {
+    throw std::invalid_argument("start_running: one offset per source expected");
+  }
+  next_offsets_ = next_offsets;
+  for (size_t i = 0; i < stores_.size(); ++i) {
+    if (appenders_[i]) stores_[i]->set_changelog(appenders_[i].get());
+  }
+  for (const auto& node : topology_.processors()) {
+    processors_.push_back(node.factory());
+    contexts_.push_back(std::make_unique<NodeContext>(*this, node));
+  }
+  for (size_t i = 0; i < processors_.size(); ++i) processors_[i]->init(*contexts_[i]);
+  transition_to(TaskState::kRunning);
+}
+
+void Task::add_record(size_t source_index, Record record) {
+  group_.add(source_index, std::move(record));
+}
+
+size_t Task::process(size_t max_records, const std::function<SourceProgress(size_t)>& progress) {
+  size_t processed = 0;
+  while (processed < max_records) {
+    bool enforce = false;
+    auto choice = group_.next(progress, false);
+    if (choice.kind == PartitionGroup::Choice::Kind::kEmpty) {
+      waiting_since_.reset();
+      break;
+    }
+    if (choice.kind == PartitionGroup::Choice::Kind::kWaiting) {
+      const EpochMillis now = env_.clock->now_ms();
+      if (!waiting_since_) waiting_since_ = now;
+      if (now - *waiting_since_ < env_.max_idle_ms) break;
+      enforce = true;
+      choice = group_.next(progress, true);
+      if (stats_.enforced_processing++ == 0) {
+        log::warn("task {}: a source is not caught up after {} ms; processing without it",
+                  id_, env_.max_idle_ms);
+      }
+    } else {
+      waiting_since_.reset();
+    }
+    (void)enforce;
+    Record record = group_.pop(choice.source);
+    process_source(choice.source, record);
+    next_offsets_[choice.source] = record.offset.next();
+    ++processed;
+  }
+  stats_.processed += processed;
+  if (processed > 0) dirty_ = true;
+  return processed;
+}
+
+void Task::process_source(size_t source_index, const Record& record) {
+  const topology::SourceNode& source = topology_.sources()[source_index];
+  current_ = &record;
+  if (source.is_table) {
+    auto update = record.key ? source.materializer(record.key, record.value)
+                             : topology::TableUpdate{topology::TableUpdate::Kind::kSkip, {}, "null key"};
+    state::MaterializedStore& table = store(source.table_store);
+    switch (update.kind) {
+      case topology::TableUpdate::Kind::kPut: table.apply(*record.key, update.value); break;
+      case topology::TableUpdate::Kind::kDelete: table.apply(*record.key, std::nullopt); break;
+      case topology::TableUpdate::Kind::kSkip:
+        ++stats_.skipped_table_records;
+        log::warn("task {}: table record {}-{}@{} skipped: {}", id_, record.topic,
+                  record.partition, record.offset, update.reason);
+        current_ = nullptr;
+        return;
+    }
+  }
+  for (const auto child : source.children) deliver(child, record);
+  current_ = nullptr;
+}
+
+void Task::deliver(topology::NodeRef node, const Record& record) {
+  switch (node.kind) {
+    case topology::NodeKind::kProcessor: processors_[node.index]->process(record); return;
+    case topology::NodeKind::kSink: {
+      Message m{record.key, record.value, record.timestamp, {}};
+      env_.collector->send(topology_.sinks()[node.index].topic, std::nullopt, m);
+      return;
+    }
+    case topology::NodeKind::kSource: throw std::logic_error("a source cannot be a child");
+  }
+}
+
+void Task::checkpoint() {
+  for (size_t i = 0; i < stores_.size(); ++i) {
+    state::MaterializedStore& store = *stores_[i];
+    Offset position = store.position().value_or(Offset{0});
+    if (appenders_[i]) {
+      auto acked = env_.collector->last_acked_offset(appenders_[i]->changelog());
+      if (acked && acked->next() > position) position = acked->next();
+    } else {
+      for (size_t s = 0; s < topology_.sources().size(); ++s) {
+        if (topology_.sources()[s].table_store == store.spec().name) position = next_offsets_[s];
+      }
+    }
+    store.flush(position);
+  }
+  dirty_ = false;
+}
+
+void Task::close() {
+  if (state_ == TaskState::kClosed) return;
+  for (auto& p : processors_) {
+    try {
+      p->close();
+    } catch (const std::exception& e) {
+      log::error("task {}: processor close failed: {}", id_, e.what());
+    }
+  }
+  processors_.clear();
+  contexts_.clear();
+  group_.clear();
+  stores_.clear();
+  appenders_.clear();
+  transition_to(TaskState::kClosed);
+}
+
+state::MaterializedStore& Task::store(std::string_view name) {
+  for (auto& s : stores_) {
+    if (s->name() == name) return *s;
+  }
+  throw std::out_of_range(fmt::format("task {} has no store '{}'", id_, name));
+}
+
+}  // namespace couponflow::processor

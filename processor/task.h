@@ -1,0 +1,143 @@
+#pragma once
+// A task: one partition of every source of the topology, its processors and its stores.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/record.h"
+#include "common/types.h"
+#include "processor/partition_group.h"
+#include "processor/record_collector.h"
+#include "state/materialized_store.h"
+#include "state/persistent_store.h"
+#include "topology/topology.h"
+
+namespace couponflow::processor {
+
+/// Task lifecycle. Transitions go through Task::transition_to, which rejects any other.
+///
+///   CREATED ──> RESTORING ──> RUNNING ──> CLOSED
+///      │            │                       ^
+///      └────────────┴───────────────────────┘
+enum class TaskState { kCreated, kRestoring, kRunning, kClosed };
+std::string_view to_string(TaskState state);
+
+/// What a task needs from the runtime that creates it.
+struct TaskEnvironment {
+  std::string application_id;
+  int32_t partition_count = 0;
+  std::filesystem::path task_dir;  // the task's stores live in task_dir/<store>
+  state::PersistentStoreFactory* store_factory = nullptr;
+  RecordCollector* collector = nullptr;
+  const Clock* clock = nullptr;
+  size_t store_cache_bytes = 64u << 20;
+  /// How long an empty source that is not known to be caught up may hold back the
+  /// others before the task processes anyway (Kafka Streams' max.task.idle.ms).
+  int64_t max_idle_ms = 2000;
+};
+
+/// One store's changelog as the runtime must restore it.
+struct ChangelogSpec {
+  size_t store_index;
+  TopicPartition changelog;
+  /// The next offset to restore from (the store's position); nullopt: from the start.
+  std::optional<Offset> position;
+  /// True for a table store, restored from its source topic up to the committed
+  /// input offset rather than to the log end.
+  bool is_source_topic;
+};
+
+struct TaskStats {
+  uint64_t processed = 0;
+  uint64_t restored = 0;
+  uint64_t skipped_table_records = 0;
+  uint64_t enforced_processing = 0;
+};
+
+/// Role: runs one partition of a topology: merges its source partitions, drives the
+/// processors, owns the stores.
+/// Lifecycle: see TaskState. The runtime restores each changelog, then calls
+/// start_running; after each offset commit it calls checkpoint; close ends it.
+/// Thread: confined to the thread that drives it (the stream thread or the test driver).
+/// Errors: a processor exception propagates out of process(); store failures are
+/// FatalError. The record that threw is not consumed.
+class Task {
+ public:
+  Task(TaskId id, const topology::Topology& topology, TaskEnvironment env);
+  ~Task();
+  Task(const Task&) = delete;
+  Task& operator=(const Task&) = delete;
+
+  TaskId id() const { return id_; }
+  TaskState state() const { return state_; }
+  const TaskStats& stats() const { return stats_; }
+
+  // --- restoring --------------------------------------------------------------------
+  /// Opens the stores (CREATED -> RESTORING) and says what to restore.
+  std::vector<ChangelogSpec> begin_restore();
+  /// Applies one changelog record to a store (RESTORING).
+  void restore(size_t store_index, const Record& record);
+  /// Makes a store's restored content durable with position `end` (RESTORING).
+  void finish_restore(size_t store_index, Offset end);
+  /// Initializes the processors; input resumes at `next_offsets[source]`
+  /// (RESTORING -> RUNNING).
+  void start_running(const std::vector<Offset>& next_offsets);
+
+  // --- processing -------------------------------------------------------------------
+  /// The source partitions this task reads, by topology source index.
+  const std::vector<TopicPartition>& source_partitions() const { return source_partitions_; }
+  void add_record(size_t source_index, Record record);
+  size_t buffered(size_t source_index) const { return group_.buffered(source_index); }
+  /// The next offset to read from each source (what a commit would store).
+  const std::vector<Offset>& next_offsets() const { return next_offsets_; }
+  /// Processes up to `max_records` ready records; returns how many were processed.
+  size_t process(size_t max_records, const std::function<SourceProgress(size_t)>& progress);
+  /// Records were processed since the last checkpoint.
+  bool dirty() const { return dirty_; }
+
+  // --- committing -------------------------------------------------------------------
+  /// After the runtime flushed the collector and committed next_offsets(): makes the
+  /// stores durable with their new positions.
+  void checkpoint();
+
+  /// Closes processors and stores (any state -> CLOSED). Unflushed store writes are
+  /// dropped: after an unclean close the changelog restores them.
+  void close();
+
+  /// Direct access to a store, for the test driver and tools.
+  state::MaterializedStore& store(std::string_view name);
+
+ private:
+  class NodeContext;
+  class ChangelogAppender;
+
+  void transition_to(TaskState next);
+  void deliver(topology::NodeRef node, const Record& record);
+  void process_source(size_t source_index, const Record& record);
+
+  TaskId id_;
+  const topology::Topology& topology_;
+  TaskEnvironment env_;
+  TaskState state_ = TaskState::kCreated;
+  TaskStats stats_;
+
+  std::vector<TopicPartition> source_partitions_;
+  std::vector<Offset> next_offsets_;
+  PartitionGroup group_;
+  std::optional<EpochMillis> waiting_since_;
+
+  std::vector<std::unique_ptr<state::MaterializedStore>> stores_;
+  std::vector<std::unique_ptr<ChangelogAppender>> appenders_;  // per store, null for tables
+  std::vector<std::unique_ptr<topology::Processor>> processors_;
+  std::vector<std::unique_ptr<NodeContext>> contexts_;
+  const Record* current_ = nullptr;
+  bool dirty_ = false;
+};
+
+}  // namespace couponflow::processor

@@ -1,0 +1,84 @@
+#pragma once
+// A task's key-value store as processors use it: an in-memory write-back cache over a
+// persistent store, with every write appended to the store's changelog and its views
+// kept in step.
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/types.h"
+#include "state/key_value_store.h"
+#include "state/persistent_store.h"
+#include "state/store_cache.h"
+#include "state/store_spec.h"
+
+namespace couponflow::state {
+
+/// Where a store's writes go besides the store: the task sends them to the store's
+/// changelog topic partition. Asynchronous; the task learns the offsets at commit.
+class ChangelogWriter {
+ public:
+  virtual ~ChangelogWriter() = default;
+  virtual void append(std::string_view key, std::optional<std::string_view> value) = 0;
+};
+
+/// Role: the processor-facing KeyValueStore of one task store.
+/// Lifecycle: opened by its task (which warms the cache), restored through `apply`,
+/// written through `put`/`remove`, made durable through `flush` after each commit.
+/// Thread: the owning task's thread only.
+/// Errors: persistent-store failures surface as FatalError.
+class MaterializedStore final : public KeyValueStore {
+ public:
+  MaterializedStore(StoreSpec spec, std::unique_ptr<PersistentStore> persistent,
+                    size_t cache_max_bytes);
+  ~MaterializedStore() override;
+
+  std::string_view name() const override { return spec_.name; }
+  const StoreSpec& spec() const { return spec_; }
+
+  std::optional<std::string_view> get(std::string_view key) override;
+  void put(std::string_view key, std::string_view value) override;
+  void remove(std::string_view key) override;
+
+  /// Writes are logged to `changelog` from now on; nullptr stops logging (table
+  /// stores are never logged: their source topic is their changelog).
+  void set_changelog(ChangelogWriter* changelog) { changelog_ = changelog; }
+
+  /// A view by name, read-only for processors. Throws std::out_of_range if unknown.
+  ReadableStore& view(std::string_view name);
+
+  /// Applies one restored changelog record (not logged again).
+  void apply(std::string_view key, std::optional<std::string_view> value);
+
+  /// Writes every change since the last flush, in the store and its views, together
+  /// with `position` (the next changelog offset not reflected), in one atomic write.
+  void flush(Offset position);
+  bool has_unflushed_writes() const;
+  /// The position of the last flush (or of the store as opened).
+  std::optional<Offset> position() const { return position_; }
+
+  /// Loads the store into the cache when it fits the budget, so that reads, including
+  /// reads of absent keys, are served from memory.
+  void warm_up();
+
+  /// Every entry of the primary keyspace (view_name empty) or of a view, including
+  /// unflushed writes. For tests and tools: it reads the whole keyspace.
+  std::map<std::string, std::string> snapshot(std::string_view view_name = {});
+
+ private:
+  class KeyspaceStore;
+
+  void write(std::string_view key, std::optional<std::string_view> value);
+
+  StoreSpec spec_;
+  std::unique_ptr<PersistentStore> persistent_;
+  std::vector<std::unique_ptr<KeyspaceStore>> keyspaces_;  // [0] primary, [i] view i
+  ChangelogWriter* changelog_ = nullptr;
+  std::optional<Offset> position_;
+};
+
+}  // namespace couponflow::state

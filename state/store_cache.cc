@@ -1,0 +1,58 @@
+#include "state/store_cache.h"
+
+namespace couponflow::state {
+
+StoreCache::Entry* StoreCache::find(std::string_view key) {
+  auto it = map_.find(key);
+  return it == map_.end() ? nullptr : &it->second;
+}
+
+StoreCache::Entry& StoreCache::insert_clean(std::string_view key,
+                                            std::optional<std::string_view> value) {
+  return upsert(key, value, false);
+}
+
+StoreCache::Entry& StoreCache::write(std::string_view key, std::optional<std::string_view> value) {
+  return upsert(key, value, true);
+}
+
+StoreCache::Entry& StoreCache::upsert(std::string_view key, std::optional<std::string_view> value,
+                                      bool dirty) {
+  auto it = map_.find(key);
+  if (it == map_.end()) it = map_.emplace(std::string(key), Entry{}).first;
+  Entry& e = it->second;
+  bytes_ -= std::min(bytes_, entry_bytes(key, e));
+  e.present = value.has_value();
+  if (value) {
+    e.value.assign(value->data(), value->size());
+  } else {
+    e.value.clear();
+  }
+  if (dirty && !e.dirty) {
+    e.dirty = true;
+    dirty_.push_back(&*it);
+  }
+  bytes_ += entry_bytes(key, e);
+  return e;
+}
+
+void StoreCache::for_each_dirty(
+    const std::function<void(std::string_view, const Entry&)>& fn) const {
+  for (const auto* node : dirty_) fn(node->first, node->second);
+}
+
+void StoreCache::flushed() {
+  for (auto* node : dirty_) node->second.dirty = false;
+  dirty_.clear();
+  if (bytes_ <= max_bytes_) return;
+  // Evict in hash order (effectively random) down to 3/4 of the budget, so a store that
+  // just overflowed does not evict again on every commit.
+  const size_t target = max_bytes_ / 4 * 3;
+  for (auto it = map_.begin(); it != map_.end() && bytes_ > target;) {
+    bytes_ -= std::min(bytes_, entry_bytes(it->first, it->second));
+    it = map_.erase(it);
+  }
+  complete_ = false;
+}
+
+}  // namespace couponflow::state

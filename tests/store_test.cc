@@ -1,0 +1,216 @@
+#include <doctest/doctest.h>
+
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "state/materialized_store.h"
+#include "state/rocksdb/rocksdb_store.h"
+#include "state/state_directory.h"
+#include "common/errors.h"
+#include "tests/support/temp_dir.h"
+
+using namespace couponflow;
+using namespace couponflow::state;
+
+namespace {
+
+/// Records every changelog append.
+struct RecordingChangelog final : ChangelogWriter {
+  std::vector<std::pair<std::string, std::optional<std::string>>> records;
+  void append(std::string_view key, std::optional<std::string_view> value) override {
+    records.emplace_back(std::string(key), value ? std::optional<std::string>(*value) : std::nullopt);
+  }
+};
+
+/// A view counting the entries of the primary keyspace by the first byte of their key.
+StoreSpec spec_with_count_view() {
+  ViewSpec by_first_byte{"by-first-byte",
+                         [](std::string_view key, std::optional<std::string_view> value, KeyValueStore& view) {
+                           // Only insertions are derived in this test view.
+                           if (!value) return;
+                           auto current = view.get(key.substr(0, 1));
+                           const int n = current ? std::stoi(std::string(*current)) : 0;
+                           view.put(key.substr(0, 1), std::to_string(n + 1));
+                         }};
+  return StoreSpec{"s", {by_first_byte}, std::nullopt};
+}
+
+/// Forwards to a real persistent store, counting the reads that reach it.
+struct CountingStore final : PersistentStore {
+  explicit CountingStore(std::unique_ptr<PersistentStore> inner) : inner(std::move(inner)) {}
+  std::optional<std::string> get(Keyspace ks, std::string_view key) override {
+    ++gets;
+    return inner->get(ks, key);
+  }
+  std::unique_ptr<WriteSet> new_write_set() override { return inner->new_write_set(); }
+  void write(WriteSet& w, Offset p) override { inner->write(w, p); }
+  std::optional<Offset> position() const override { return inner->position(); }
+  void for_each(Keyspace ks, const std::function<bool(std::string_view, std::string_view)>& fn) override {
+    inner->for_each(ks, fn);
+  }
+  std::unique_ptr<PersistentStore> inner;
+  int gets = 0;
+};
+
+}  // namespace
+
+TEST_CASE("a materialized store behaves like a std::map through random writes, flushes and reopens") {
+  couponflow::testing::TempDir dir;
+  RocksDbStoreFactory factory;
+  StoreSpec spec{"random", {}, std::nullopt};
+  std::map<std::string, std::string> model;
+  std::mt19937 rng(7);
+  // A small cache budget forces evictions, so reads also exercise the RocksDB path.
+  const size_t cache_bytes = 4096;
+  auto open = [&] {
+    auto s = std::make_unique<MaterializedStore>(spec, factory.open(dir.path() / "random", spec), cache_bytes);
+    s->warm_up();
+    return s;
+  };
+  auto store = open();
+  int64_t position = 0;
+  for (int step = 0; step < 20000; ++step) {
+    const std::string key = "k" + std::to_string(rng() % 300);
+    switch (rng() % 10) {
+      case 0: case 1: case 2: case 3: {
+        const std::string value = "v" + std::to_string(rng());
+        store->put(key, value);
+        model[key] = value;
+        break;
+      }
+      case 4:
+        store->remove(key);
+        model.erase(key);
+        break;
+      case 5:
+        store->flush(Offset{++position});
+        break;
+      case 6:
+        if (rng() % 50 == 0) {
+          store->flush(Offset{++position});
+          store.reset();
+          store = open();
+          REQUIRE(store->position() == Offset{position});
+        }
+        break;
+      default: {
+        auto got = store->get(key);
+        auto it = model.find(key);
+        if (it == model.end()) {
+          REQUIRE_FALSE(got.has_value());
+        } else {
+          REQUIRE(got.has_value());
+          REQUIRE(*got == it->second);
+        }
+      }
+    }
+  }
+  CHECK(store->snapshot() == model);
+}
+
+TEST_CASE("unflushed writes are lost on reopen and the position rolls back with them") {
+  couponflow::testing::TempDir dir;
+  RocksDbStoreFactory factory;
+  StoreSpec spec{"s", {}, std::nullopt};
+  {
+    MaterializedStore s(spec, factory.open(dir.path() / "s", spec), 1 << 20);
+    s.warm_up();
+    s.put("a", "1");
+    s.flush(Offset{10});
+    s.put("b", "2");  // never flushed: a crash loses it
+  }
+  MaterializedStore s(spec, factory.open(dir.path() / "s", spec), 1 << 20);
+  s.warm_up();
+  CHECK(s.position() == Offset{10});
+  CHECK(s.get("a") == std::optional<std::string_view>("1"));
+  CHECK_FALSE(s.get("b").has_value());
+}
+
+TEST_CASE("writes are appended to the changelog in order, restored applies are not") {
+  couponflow::testing::TempDir dir;
+  RocksDbStoreFactory factory;
+  StoreSpec spec{"s", {}, std::nullopt};
+  MaterializedStore s(spec, factory.open(dir.path() / "s", spec), 1 << 20);
+  s.warm_up();
+  RecordingChangelog log;
+  s.apply("restored", "x");
+  s.set_changelog(&log);
+  s.put("a", "1");
+  s.remove("a");
+  s.put("b", "2");
+  REQUIRE(log.records.size() == 3);
+  CHECK(log.records[0] == std::pair<std::string, std::optional<std::string>>{"a", "1"});
+  CHECK(log.records[1] == std::pair<std::string, std::optional<std::string>>{"a", std::nullopt});
+  CHECK(log.records[2] == std::pair<std::string, std::optional<std::string>>{"b", "2"});
+}
+
+TEST_CASE("a view follows every write and survives a reopen in step with its store") {
+  couponflow::testing::TempDir dir;
+  RocksDbStoreFactory factory;
+  const StoreSpec spec = spec_with_count_view();
+  {
+    MaterializedStore s(spec, factory.open(dir.path() / "s", spec), 1 << 20);
+    s.warm_up();
+    s.put("apple", "1");
+    s.put("avocado", "1");
+    s.put("banana", "1");
+    CHECK(s.view("by-first-byte").get("a") == std::optional<std::string_view>("2"));
+    s.flush(Offset{3});
+    s.put("apricot", "1");  // lost with the crash, in the view as in the store
+  }
+  MaterializedStore s(spec, factory.open(dir.path() / "s", spec), 1 << 20);
+  s.warm_up();
+  CHECK(s.view("by-first-byte").get("a") == std::optional<std::string_view>("2"));
+  CHECK(s.view("by-first-byte").get("b") == std::optional<std::string_view>("1"));
+  CHECK_FALSE(s.get("apricot").has_value());
+  CHECK_THROWS_AS(s.view("nope"), std::out_of_range);
+}
+
+TEST_CASE("a store that fits its cache answers reads, even of absent keys, from memory") {
+  couponflow::testing::TempDir dir;
+  RocksDbStoreFactory factory;
+  StoreSpec spec{"s", {}, std::nullopt};
+  {
+    MaterializedStore s(spec, factory.open(dir.path() / "s", spec), 1 << 20);
+    s.warm_up();
+    for (int i = 0; i < 100; ++i) s.put("k" + std::to_string(i), "v");
+    s.flush(Offset{100});
+  }
+  auto counting = std::make_unique<CountingStore>(factory.open(dir.path() / "s", spec));
+  CountingStore* reads = counting.get();
+  MaterializedStore complete(spec, std::move(counting), 1 << 20);
+  complete.warm_up();
+  CHECK(complete.get("k5").has_value());
+  CHECK_FALSE(complete.get("absent").has_value());
+  CHECK_FALSE(complete.get("k100").has_value());
+  CHECK(reads->gets == 0);
+}
+
+TEST_CASE("a store too large for its cache reads misses from disk") {
+  couponflow::testing::TempDir dir;
+  RocksDbStoreFactory factory;
+  StoreSpec spec{"s", {}, std::nullopt};
+  {
+    MaterializedStore s(spec, factory.open(dir.path() / "s", spec), 1 << 20);
+    s.warm_up();
+    for (int i = 0; i < 1000; ++i) s.put("k" + std::to_string(i), std::string(100, 'x'));
+    s.flush(Offset{1000});
+  }
+  auto counting = std::make_unique<CountingStore>(factory.open(dir.path() / "s", spec));
+  CountingStore* reads = counting.get();
+  MaterializedStore small(spec, std::move(counting), 8 * 1024);
+  small.warm_up();
+  for (int i = 0; i < 1000; i += 37) CHECK(small.get("k" + std::to_string(i)).has_value());
+  CHECK_FALSE(small.get("k1000").has_value());
+  CHECK(reads->gets > 0);
+}
+
+TEST_CASE("a state directory cannot be opened by two owners at once") {
+  couponflow::testing::TempDir dir;
+  StateDirectory first(dir.path(), "app");
+  // flock is per open file description, so a second open in the same process conflicts too.
+  CHECK_THROWS_AS(StateDirectory(dir.path(), "app"), FatalError);
+  CHECK(first.task_dir(TaskId{Partition{3}}) == dir.path() / "app" / "0_3");
+}

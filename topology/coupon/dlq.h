@@ -1,0 +1,43 @@
+#pragma once
+// Why a record could not be judged, and the DLQ headers that say so (contract: DLQ).
+
+#include <string>
+#include <string_view>
+
+namespace couponflow::coupon {
+
+enum class DlqReason {
+  kMalformed,     // not a JSON object, invalid JSON or UTF-8, null value
+  kMissingField,  // couponId or userId absent
+  kInvalidField,  // a known field of the wrong type, or an empty id
+  kMisrouted,     // key differs from couponId, or the wrong partition for the coupon
+  kTooLarge,      // value larger than the configured maximum
+};
+
+inline std::string_view to_string(DlqReason reason) {
+  switch (reason) {
+    case DlqReason::kMalformed: return "MALFORMED";
+    case DlqReason::kMissingField: return "MISSING_FIELD";
+    case DlqReason::kInvalidField: return "INVALID_FIELD";
+    case DlqReason::kMisrouted: return "MISROUTED";
+    case DlqReason::kTooLarge: return "TOO_LARGE";
+  }
+  return "UNKNOWN";
+}
+
+/// A record's rejection from processing: the reason plus a human sentence.
+struct DlqVerdict {
+  DlqReason reason;
+  std::string error;
+};
+
+namespace dlq_header {
+inline constexpr std::string_view kReason = "dlq.reason";
+inline constexpr std::string_view kError = "dlq.error";
+inline constexpr std::string_view kSourceTopic = "dlq.source.topic";
+inline constexpr std::string_view kSourcePartition = "dlq.source.partition";
+inline constexpr std::string_view kSourceOffset = "dlq.source.offset";
+inline constexpr std::string_view kFailedAt = "dlq.failed-at";
+}  // namespace dlq_header
+
+}  // namespace couponflow::coupon
