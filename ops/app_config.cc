@@ -1,0 +1,94 @@
+#include "ops/app_config.h"
+
+#include <charconv>
+#include <fstream>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace couponflow::ops {
+namespace {
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  const auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+int64_t to_int(const std::string& key, const std::string& value, int64_t min) {
+  int64_t n = 0;
+  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (ec != std::errc() || ptr != value.data() + value.size() || n < min) {
+    throw std::invalid_argument(fmt::format("{} must be an integer >= {}, got '{}'", key, min, value));
+  }
+  return n;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> read_properties(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) throw std::invalid_argument("cannot read config file " + file.string());
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    line = trim(line);
+    if (line.empty() || line[0] == '#') continue;
+    const auto eq = line.find('=');
+    if (eq == std::string::npos || trim(line.substr(0, eq)).empty()) {
+      throw std::invalid_argument(fmt::format("{}:{}: expected key=value", file.string(), n));
+    }
+    out.emplace_back(trim(line.substr(0, eq)), trim(line.substr(eq + 1)));
+  }
+  return out;
+}
+
+void apply_setting(AppConfig& config, const std::string& key, const std::string& value) {
+  auto& s = config.streams;
+  if (key == "application.id") {
+    s.application_id = value;
+  } else if (key == "bootstrap.servers") {
+    s.bootstrap = value;
+  } else if (key == "state.dir") {
+    s.state_dir = value;
+  } else if (key == "instance.id") {
+    s.instance_id = value;
+  } else if (key == "processing.guarantee") {
+    if (value == "at_least_once") {
+      s.guarantee = processor::Guarantee::kAtLeastOnce;
+    } else if (value == "exactly_once_v2") {
+      s.guarantee = processor::Guarantee::kExactlyOnceV2;
+    } else {
+      throw std::invalid_argument("processing.guarantee must be at_least_once or exactly_once_v2");
+    }
+  } else if (key == "commit.interval.ms") {
+    s.commit_interval_ms = to_int(key, value, 1);
+  } else if (key == "statestore.cache.max.bytes") {
+    s.store_cache_bytes = static_cast<size_t>(to_int(key, value, 0));
+  } else if (key == "max.task.idle.ms") {
+    s.max_task_idle_ms = to_int(key, value, 0);
+  } else if (key == "buffered.records.per.partition") {
+    s.max_buffered_records = static_cast<size_t>(to_int(key, value, 1));
+  } else if (key == "coupon.max.request.bytes") {
+    config.coupon.max_request_bytes = static_cast<size_t>(to_int(key, value, 1));
+  } else if (key == "coupon.topic.issuance") {
+    config.coupon.topics.issuance = value;
+  } else if (key == "coupon.topic.catalog") {
+    config.coupon.topics.catalog = value;
+  } else if (key == "coupon.topic.issued") {
+    config.coupon.topics.issued = value;
+  } else if (key == "coupon.topic.rejected") {
+    config.coupon.topics.rejected = value;
+  } else if (key == "coupon.topic.dlq") {
+    config.coupon.topics.dlq = value;
+  } else if (key.starts_with("consumer.")) {
+    s.consumer.set(key.substr(9), value);
+  } else if (key.starts_with("producer.")) {
+    s.producer.set(key.substr(9), value);
+  } else {
+    s.client.set(key, value);
+  }
+}
+
+}  // namespace couponflow::ops

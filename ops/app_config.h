@@ -1,0 +1,29 @@
+#pragma once
+// Processor configuration from a properties file and -X overrides.
+//
+// Keys this project defines are listed in README (Configuration) and applied to the
+// StreamsConfig or the coupon options; "consumer."/"producer." prefixed keys go to that
+// client only; every other key is a librdkafka property for all clients.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "processor/streams_config.h"
+#include "topology/coupon/coupon_topology.h"
+
+namespace couponflow::ops {
+
+struct AppConfig {
+  processor::StreamsConfig streams;
+  coupon::CouponOptions coupon;
+};
+
+/// Reads "key=value" lines ('#' comments, blank lines ignored). Throws
+/// std::invalid_argument naming the file and line of a malformed entry.
+std::vector<std::pair<std::string, std::string>> read_properties(const std::filesystem::path& file);
+
+/// Applies one setting. Throws std::invalid_argument for a bad value of a known key.
+void apply_setting(AppConfig& config, const std::string& key, const std::string& value);
+
+}  // namespace couponflow::ops

@@ -1,0 +1,40 @@
+#pragma once
+// librdkafka configuration as plain key/value pairs, so that code outside
+// processor/kafka never sees rd_kafka_conf_t.
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace couponflow::kafka {
+
+/// Ordered librdkafka properties; later entries override earlier ones.
+class ClientProperties {
+ public:
+  ClientProperties() = default;
+  ClientProperties(std::initializer_list<std::pair<std::string, std::string>> init) : entries_(init) {}
+
+  ClientProperties& set(std::string key, std::string value) {
+    entries_.emplace_back(std::move(key), std::move(value));
+    return *this;
+  }
+  /// Appends every entry of `other` (so they override ours).
+  ClientProperties& merge(const ClientProperties& other) {
+    entries_.insert(entries_.end(), other.entries_.begin(), other.entries_.end());
+    return *this;
+  }
+  const std::vector<std::pair<std::string, std::string>>& entries() const { return entries_; }
+  /// The effective value of key, or empty.
+  std::string get(const std::string& key) const {
+    std::string value;
+    for (const auto& [k, v] : entries_) {
+      if (k == key) value = v;
+    }
+    return value;
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> entries_;
+};
+
+}  // namespace couponflow::kafka

@@ -1,0 +1,311 @@
+#include "processor/kafka/kafka_consumer.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "common/log.h"
+#include "processor/kafka/rdkafka_util.h"
+
+namespace couponflow::kafka {
+
+struct KafkaConsumer::Impl {
+  detail::Handle rk;
+  rd_kafka_queue_t* queue = nullptr;  // the consumer queue (messages and events)
+  RebalanceListener* listener = nullptr;
+  bool group_member = false;
+  bool in_rebalance = false;
+  bool eager = false;
+  bool closed = false;
+  int wake_read = -1;
+  int wake_write = -1;
+  rd_kafka_resp_err_t rebalance_error = RD_KAFKA_RESP_ERR_NO_ERROR;
+
+  ~Impl() {
+    if (queue != nullptr) rd_kafka_queue_destroy(queue);
+    if (wake_read >= 0) ::close(wake_read);
+    if (wake_write >= 0) ::close(wake_write);
+  }
+
+  static std::vector<TopicPartition> to_vector(const rd_kafka_topic_partition_list_t* list) {
+    std::vector<TopicPartition> out;
+    for (int i = 0; i < list->cnt; ++i) out.push_back({list->elems[i].topic, Partition{list->elems[i].partition}});
+    return out;
+  }
+
+  static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+    auto* self = static_cast<Impl*>(opaque);
+    self->in_rebalance = true;
+    self->eager = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") != 0;
+    try {
+      const auto tps = to_vector(partitions);
+      if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        log::info("assigned: {} partition(s) ({} protocol)", tps.size(), self->eager ? "eager" : "cooperative");
+        self->listener->on_assigned(tps);
+      } else {
+        const bool lost = rd_kafka_assignment_lost(rk);
+        log::info("{}: {} partition(s)", lost ? "lost" : "revoked", tps.size());
+        if (lost) {
+          self->listener->on_lost(tps);
+        } else {
+          self->listener->on_revoked(tps);
+        }
+        rd_kafka_error_t* e = nullptr;
+        if (self->eager) {
+          rd_kafka_assign(rk, nullptr);
+        } else {
+          e = rd_kafka_incremental_unassign(rk, partitions);
+        }
+        if (e != nullptr) {
+          log::error("incremental unassign failed: {}", rd_kafka_error_string(e));
+          rd_kafka_error_destroy(e);
+        }
+      }
+    } catch (...) {
+      self->in_rebalance = false;
+      // Exceptions cannot cross librdkafka's C frames: park it for poll() to rethrow.
+      self->pending = std::current_exception();
+      return;
+    }
+    self->in_rebalance = false;
+  }
+
+  std::exception_ptr pending;
+};
+
+KafkaConsumer::KafkaConsumer(const ClientProperties& overrides, const std::string& group_id,
+                             RebalanceListener* listener)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->listener = listener;
+  impl_->group_member = listener != nullptr;
+  ClientProperties props{
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "error"},
+      {"allow.auto.create.topics", "false"},
+      // Measured on the embedded broker: an empty fetch is held for the full wait, and
+      // the default 100k queued-messages threshold stalls fetching for ~1 s at a time.
+      {"fetch.wait.max.ms", "5"},
+      {"queued.min.messages", "1000000"},
+      {"enable.partition.eof", "false"},
+  };
+  if (!group_id.empty()) props.set("group.id", group_id);
+  if (impl_->group_member) {
+    props.set("partition.assignment.strategy", "cooperative-sticky");
+    props.set("session.timeout.ms", "10000");
+    props.set("heartbeat.interval.ms", "1000");
+  }
+  // librdkafka's default backoff (up to 10 s) makes recovery after a broker outage slow.
+  props.set("reconnect.backoff.max.ms", "1000");
+  props.merge(overrides);
+  rd_kafka_conf_t* conf = detail::make_conf(props);
+  rd_kafka_conf_set_opaque(conf, impl_.get());
+  if (impl_->group_member) rd_kafka_conf_set_rebalance_cb(conf, &Impl::on_rebalance);
+  impl_->rk = detail::new_handle(RD_KAFKA_CONSUMER, conf);
+  rd_kafka_poll_set_consumer(impl_->rk.get());
+  impl_->queue = rd_kafka_queue_get_consumer(impl_->rk.get());
+
+  int fds[2];
+  if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) throw FatalError("pipe2 failed");
+  impl_->wake_read = fds[0];
+  impl_->wake_write = fds[1];
+  rd_kafka_queue_io_event_enable(impl_->queue, impl_->wake_write, "1", 1);
+}
+
+KafkaConsumer::~KafkaConsumer() {
+  if (!impl_->closed) {
+    try {
+      close();
+    } catch (const std::exception& e) {
+      log::warn("consumer close: {}", e.what());
+    }
+  }
+}
+
+void KafkaConsumer::subscribe(const std::vector<std::string>& topics) {
+  auto list = detail::new_list(static_cast<int>(topics.size()));
+  for (const auto& t : topics) rd_kafka_topic_partition_list_add(list.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  if (auto err = rd_kafka_subscribe(impl_->rk.get(), list.get())) {
+    throw FatalError("subscribe failed: " + detail::error_text(err));
+  }
+}
+
+size_t KafkaConsumer::poll(std::vector<Record>& out, size_t max, int timeout_ms) {
+  char drain[64];
+  while (::read(impl_->wake_read, drain, sizeof drain) > 0) {
+  }
+  size_t n = 0;
+  int wait = timeout_ms;
+  while (n < max) {
+    rd_kafka_message_t* msg = rd_kafka_consume_queue(impl_->queue, wait);
+    if (impl_->pending) std::rethrow_exception(std::exchange(impl_->pending, nullptr));
+    if (msg == nullptr) break;
+    wait = 0;
+    if (msg->err) {
+      const rd_kafka_resp_err_t err = msg->err;
+      std::string where = msg->rkt != nullptr
+                              ? fmt::format("{}-{}@{}", rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset)
+                              : std::string("consumer");
+      std::string text = rd_kafka_message_errstr(msg);
+      rd_kafka_message_destroy(msg);
+      if (err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+      if (err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET || err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
+        throw FatalError(fmt::format(
+            "{}: offset out of range ({}): the log no longer holds records this application "
+            "has not read; they were deleted (retention or the embedded broker's size cap) "
+            "before being processed",
+            where, text));
+      }
+      char fatal[512];
+      if (rd_kafka_fatal_error(impl_->rk.get(), fatal, sizeof fatal)) {
+        throw FatalError(std::string("consumer fatal error: ") + fatal);
+      }
+      log::warn("consumer: {}: {}", where, text);
+      continue;
+    }
+    Record r;
+    r.topic = rd_kafka_topic_name(msg->rkt);
+    r.partition = Partition{msg->partition};
+    r.offset = Offset{msg->offset};
+    r.timestamp = rd_kafka_message_timestamp(msg, nullptr);
+    if (msg->key != nullptr) r.key = std::string_view(static_cast<const char*>(msg->key), msg->key_len);
+    if (msg->payload != nullptr) {
+      r.value = std::string_view(static_cast<const char*>(msg->payload), msg->len);
+    }
+    r.storage = RecordStorage(msg, [](void* m) { rd_kafka_message_destroy(static_cast<rd_kafka_message_t*>(m)); });
+    out.push_back(std::move(r));
+    ++n;
+  }
+  return n;
+}
+
+void KafkaConsumer::assign(const std::vector<std::pair<TopicPartition, std::optional<Offset>>>& partitions) {
+  auto list = detail::new_list(static_cast<int>(partitions.size()));
+  for (const auto& [tp, offset] : partitions) {
+    auto* e = rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition.value);
+    e->offset = offset ? offset->value : RD_KAFKA_OFFSET_BEGINNING;
+  }
+  if (impl_->in_rebalance && impl_->eager) {
+    if (auto err = rd_kafka_assign(impl_->rk.get(), list.get())) {
+      throw FatalError("assign failed: " + detail::error_text(err));
+    }
+    return;
+  }
+  if (rd_kafka_error_t* e = rd_kafka_incremental_assign(impl_->rk.get(), list.get())) {
+    std::string text = rd_kafka_error_string(e);
+    rd_kafka_error_destroy(e);
+    throw FatalError("incremental assign failed: " + text);
+  }
+}
+
+void KafkaConsumer::unassign(const std::vector<TopicPartition>& partitions) {
+  if (partitions.empty()) return;
+  auto list = detail::new_list(static_cast<int>(partitions.size()));
+  for (const auto& tp : partitions) rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition.value);
+  if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(impl_->rk.get(), list.get())) {
+    std::string text = rd_kafka_error_string(e);
+    rd_kafka_error_destroy(e);
+    throw FatalError("incremental unassign failed: " + text);
+  }
+}
+
+namespace {
+detail::PartitionList list_of(const std::vector<TopicPartition>& partitions) {
+  auto list = detail::new_list(static_cast<int>(partitions.size()));
+  for (const auto& tp : partitions) rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition.value);
+  return list;
+}
+}  // namespace
+
+void KafkaConsumer::pause(const std::vector<TopicPartition>& partitions) {
+  if (partitions.empty()) return;
+  auto list = list_of(partitions);
+  rd_kafka_pause_partitions(impl_->rk.get(), list.get());
+}
+
+void KafkaConsumer::resume(const std::vector<TopicPartition>& partitions) {
+  if (partitions.empty()) return;
+  auto list = list_of(partitions);
+  rd_kafka_resume_partitions(impl_->rk.get(), list.get());
+}
+
+void KafkaConsumer::commit(const std::vector<std::pair<TopicPartition, Offset>>& offsets) {
+  if (offsets.empty()) return;
+  auto list = detail::new_list(static_cast<int>(offsets.size()));
+  for (const auto& [tp, offset] : offsets) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition.value)->offset = offset.value;
+  }
+  rd_kafka_resp_err_t err = rd_kafka_commit(impl_->rk.get(), list.get(), 0);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int i = 0; i < list->cnt; ++i) {
+      if (list->elems[i].err) {
+        err = list->elems[i].err;
+        break;
+      }
+    }
+  }
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw RetriableError("offset commit failed: " + detail::error_text(err));
+  }
+}
+
+std::map<TopicPartition, Offset> KafkaConsumer::committed(const std::vector<TopicPartition>& partitions,
+                                                          int timeout_ms) {
+  std::map<TopicPartition, Offset> out;
+  if (partitions.empty()) return out;
+  auto list = list_of(partitions);
+  if (auto err = rd_kafka_committed(impl_->rk.get(), list.get(), timeout_ms)) {
+    throw RetriableError("reading committed offsets failed: " + detail::error_text(err));
+  }
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& e = list->elems[i];
+    if (e.err) throw RetriableError(fmt::format("committed offset of {}-{}: {}", e.topic, e.partition, rd_kafka_err2str(e.err)));
+    if (e.offset >= 0) out[{e.topic, Partition{e.partition}}] = Offset{e.offset};
+  }
+  return out;
+}
+
+Watermarks KafkaConsumer::query_watermarks(const TopicPartition& tp, int timeout_ms) {
+  int64_t low = 0, high = 0;
+  if (auto err = rd_kafka_query_watermark_offsets(impl_->rk.get(), tp.topic.c_str(), tp.partition.value,
+                                                  &low, &high, timeout_ms)) {
+    throw RetriableError(fmt::format("watermarks of {}: {}", tp, detail::error_text(err)));
+  }
+  return {Offset{low}, Offset{high}};
+}
+
+processor::SourceProgress KafkaConsumer::progress(const TopicPartition& tp, Offset next) {
+  int64_t low = -1, high = -1;
+  if (rd_kafka_get_watermark_offsets(impl_->rk.get(), tp.topic.c_str(), tp.partition.value, &low, &high) ||
+      high < 0) {
+    return processor::SourceProgress::kUnknown;
+  }
+  return next.value >= high ? processor::SourceProgress::kCaughtUp : processor::SourceProgress::kBehind;
+}
+
+std::map<std::string, int32_t> KafkaConsumer::topic_partitions(int timeout_ms) {
+  const rd_kafka_metadata_t* md = nullptr;
+  if (auto err = rd_kafka_metadata(impl_->rk.get(), 1, nullptr, &md, timeout_ms)) {
+    throw RetriableError("metadata request failed: " + detail::error_text(err));
+  }
+  std::map<std::string, int32_t> out;
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    if (md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) out[md->topics[i].topic] = md->topics[i].partition_cnt;
+  }
+  rd_kafka_metadata_destroy(md);
+  return out;
+}
+
+int KafkaConsumer::wakeup_fd() const { return impl_->wake_read; }
+
+void KafkaConsumer::close() {
+  if (impl_->closed) return;
+  impl_->closed = true;
+  rd_kafka_resp_err_t err = rd_kafka_consumer_close(impl_->rk.get());
+  if (impl_->pending) std::rethrow_exception(std::exchange(impl_->pending, nullptr));
+  if (err) log::warn("consumer close: {}", detail::error_text(err));
+}
+
+}  // namespace couponflow::kafka

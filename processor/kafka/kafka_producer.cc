@@ -1,0 +1,147 @@
+#include "processor/kafka/kafka_producer.h"
+
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+#include "common/log.h"
+#include "processor/kafka/rdkafka_util.h"
+
+namespace couponflow::kafka {
+
+struct KafkaProducer::Impl {
+  detail::Handle rk;
+  std::mutex topics_mutex;  // send() may be called from several threads
+  std::unordered_map<std::string, rd_kafka_topic_t*> topics;
+  // Last acknowledged offset per (topic handle, partition): keyed by handle so the
+  // delivery callback needs no string work.
+  std::map<std::pair<const rd_kafka_topic_t*, int32_t>, int64_t> acked;
+  uint64_t failed = 0;
+  std::string first_error;
+
+  rd_kafka_topic_t* topic(const std::string& name) {
+    std::lock_guard lock(topics_mutex);
+    auto it = topics.find(name);
+    if (it != topics.end()) return it->second;
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk.get(), name.c_str(), nullptr);
+    if (rkt == nullptr) {
+      throw FatalError("cannot create topic handle " + name + ": " +
+                       detail::error_text(rd_kafka_last_error()));
+    }
+    topics.emplace(name, rkt);
+    return rkt;
+  }
+
+  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
+    auto* self = static_cast<Impl*>(opaque);
+    if (msg->err) {
+      if (self->failed++ == 0) {
+        self->first_error = fmt::format("delivery to {}-{} failed: {}", rd_kafka_topic_name(msg->rkt),
+                                        msg->partition, rd_kafka_err2str(msg->err));
+      }
+      return;
+    }
+    auto& last = self->acked[{msg->rkt, msg->partition}];
+    if (msg->offset > last) last = msg->offset;
+  }
+};
+
+KafkaProducer::KafkaProducer(const ClientProperties& overrides) : impl_(std::make_unique<Impl>()) {
+  ClientProperties props{
+      {"enable.idempotence", "true"},
+      {"acks", "all"},
+      {"linger.ms", "5"},
+      {"batch.num.messages", "10000"},
+      {"queue.buffering.max.messages", "2000000"},
+      {"queue.buffering.max.kbytes", "1048576"},
+      {"partitioner", "murmur2_random"},
+      {"allow.auto.create.topics", "false"},
+  };
+  props.merge(overrides);
+  rd_kafka_conf_t* conf = detail::make_conf(props);
+  rd_kafka_conf_set_dr_msg_cb(conf, &Impl::on_delivery);
+  rd_kafka_conf_set_opaque(conf, impl_.get());
+  impl_->rk = detail::new_handle(RD_KAFKA_PRODUCER, conf);
+}
+
+KafkaProducer::~KafkaProducer() {
+  for (auto& [name, rkt] : impl_->topics) rd_kafka_topic_destroy(rkt);
+  impl_->topics.clear();
+}
+
+void KafkaProducer::send(const std::string& topic, std::optional<Partition> partition,
+                         const Message& message) {
+  rd_kafka_topic_t* rkt = impl_->topic(topic);
+  rd_kafka_headers_t* headers = nullptr;
+  if (!message.headers.empty()) {
+    headers = rd_kafka_headers_new(message.headers.size());
+    for (const auto& h : message.headers) {
+      rd_kafka_header_add(headers, h.key.data(), static_cast<ssize_t>(h.key.size()), h.value.data(),
+                          static_cast<ssize_t>(h.value.size()));
+    }
+  }
+  const int32_t p = partition ? partition->value : RD_KAFKA_PARTITION_UA;
+  // A null key or value stays null: Kafka distinguishes it from an empty one.
+  const char* key = message.key ? message.key->data() : nullptr;
+  const size_t key_size = message.key ? message.key->size() : 0;
+  char* value = message.value ? const_cast<char*>(message.value->data()) : nullptr;
+  const size_t value_size = message.value ? message.value->size() : 0;
+  for (;;) {
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        impl_->rk.get(), RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(p),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key_size),
+        RD_KAFKA_V_VALUE(value, value_size), RD_KAFKA_V_TIMESTAMP(message.timestamp),
+        RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;  // the headers now belong to the message
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      // Back-pressure: wait for deliveries to free queue space, never drop.
+      rd_kafka_poll(impl_->rk.get(), 10);
+      continue;
+    }
+    if (headers != nullptr) rd_kafka_headers_destroy(headers);
+    throw FatalError(fmt::format("cannot produce to {}: {}", topic, rd_kafka_err2str(err)));
+  }
+}
+
+std::optional<Offset> KafkaProducer::last_acked_offset(const TopicPartition& tp) const {
+  std::lock_guard lock(impl_->topics_mutex);
+  auto t = impl_->topics.find(tp.topic);
+  if (t == impl_->topics.end()) return std::nullopt;
+  auto it = impl_->acked.find({t->second, tp.partition.value});
+  if (it == impl_->acked.end()) return std::nullopt;
+  return Offset{it->second};
+}
+
+void KafkaProducer::flush(int timeout_ms) {
+  rd_kafka_resp_err_t err = rd_kafka_flush(impl_->rk.get(), timeout_ms);
+  char fatal[512];
+  if (rd_kafka_fatal_error(impl_->rk.get(), fatal, sizeof fatal) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw FatalError(std::string("producer fatal error: ") + fatal);
+  }
+  if (impl_->failed > 0) {
+    throw FatalError(fmt::format("{} record(s) could not be delivered; first: {}", impl_->failed,
+                                 impl_->first_error));
+  }
+  if (err == RD_KAFKA_RESP_ERR__TIMED_OUT) {
+    throw RetriableError(fmt::format("producer flush timed out after {} ms with {} in flight",
+                                     timeout_ms, in_flight()));
+  }
+}
+
+void KafkaProducer::poll() { rd_kafka_poll(impl_->rk.get(), 0); }
+
+int64_t KafkaProducer::in_flight() const { return rd_kafka_outq_len(impl_->rk.get()); }
+
+void KafkaProducer::warm_up(const std::vector<std::string>& topics) {
+  for (const auto& name : topics) {
+    const rd_kafka_metadata_t* md = nullptr;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(impl_->rk.get(), 0, impl_->topic(name), &md, 10000);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      log::warn("metadata for {} not available yet: {}", name, rd_kafka_err2str(err));
+      continue;
+    }
+    rd_kafka_metadata_destroy(md);
+  }
+}
+
+}  // namespace couponflow::kafka

@@ -1,0 +1,48 @@
+#pragma once
+// The runtime's RecordCollector: an idempotent librdkafka producer.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "processor/kafka/client_properties.h"
+#include "processor/record_collector.h"
+
+namespace couponflow::kafka {
+
+/// Role: sends sink and changelog records; tracks, per partition, the offset of the
+/// last acknowledged record (a changelogged store's position after a commit).
+/// Thread: one owner thread calls every method; delivery reports are served on it
+/// (in poll and flush), never on librdkafka's threads. send() alone may also be
+/// called from other threads at the same time (load generators).
+/// Errors: a failed delivery is remembered and reported by the next flush as a
+/// FatalError: nothing is dropped silently. Client creation errors are FatalError.
+class KafkaProducer final : public processor::RecordCollector {
+ public:
+  /// Defaults: idempotent, acks=all, linger 5 ms, murmur2_random partitioner (Java
+  /// compatible); `overrides` win.
+  explicit KafkaProducer(const ClientProperties& overrides);
+  ~KafkaProducer() override;
+
+  void send(const std::string& topic, std::optional<Partition> partition,
+            const Message& message) override;
+  std::optional<Offset> last_acked_offset(const TopicPartition& tp) const override;
+
+  /// Waits until every sent record is acknowledged. Throws FatalError if any delivery
+  /// failed since the last flush, or RetriableError if `timeout_ms` passes first.
+  void flush(int timeout_ms);
+  /// Serves delivery reports without blocking.
+  void poll();
+  /// Records sent and not yet acknowledged.
+  int64_t in_flight() const;
+  /// Fetches metadata for topics now, so the first send to each does not wait for it.
+  void warm_up(const std::vector<std::string>& topics);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace couponflow::kafka

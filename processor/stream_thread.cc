@@ -1,0 +1,457 @@
+#include "processor/stream_thread.h"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <set>
+#include <thread>
+
+#include "common/errors.h"
+#include "common/log.h"
+#include "processor/kafka/kafka_producer.h"
+#include "state/rocksdb/rocksdb_store.h"
+#include "state/state_directory.h"
+
+namespace couponflow::processor {
+
+namespace {
+constexpr int kBrokerTimeoutMs = 10'000;
+constexpr size_t kPollBatch = 10'000;
+constexpr size_t kProcessBudget = 2'000;  // records per task per round, for fairness
+
+/// Runs `fn` until it stops throwing RetriableError, for bounded broker calls made
+/// while tasks are being set up (there is nothing useful to do before they succeed).
+template <typename Fn>
+auto with_retries(const char* what, Fn&& fn) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return fn();
+    } catch (const RetriableError& e) {
+      if (attempt >= 5) throw FatalError(fmt::format("{} failed {} times: {}", what, attempt, e.what()));
+      log::warn("{} failed (attempt {}): {}; retrying", what, attempt, e.what());
+      std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
+    }
+  }
+}
+}  // namespace
+
+struct StreamThread::TaskSlot {
+  std::unique_ptr<Task> task;
+  std::vector<Offset> start_offsets;  // per source
+  struct Restore {
+    size_t store;
+    TopicPartition changelog;
+    Offset end;
+  };
+  std::vector<Restore> restoring;
+  EpochMillis restore_started_ms = 0;
+  uint64_t restored_records = 0;
+  std::set<size_t> paused_sources;
+};
+
+StreamThread::StreamThread(const topology::Topology& topology, StreamsConfig config)
+    : topology_(topology), config_(std::move(config)) {
+  size_t streams = 0;
+  for (size_t i = 0; i < topology_.sources().size(); ++i) {
+    if (!topology_.sources()[i].is_table) {
+      primary_source_ = i;
+      ++streams;
+    }
+  }
+  if (streams != 1) {
+    throw FatalError("the runtime reads one stream source per topology; make the others tables");
+  }
+  if (config_.guarantee == Guarantee::kExactlyOnceV2) {
+    throw FatalError("guarantee exactly_once_v2 is not available in this version; use at_least_once");
+  }
+  if (config_.bootstrap.empty()) throw FatalError("no bootstrap servers given");
+}
+
+StreamThread::~StreamThread() = default;
+
+ThreadStatus StreamThread::status() const {
+  std::lock_guard lock(status_mutex_);
+  return status_;
+}
+
+void StreamThread::publish_status() {
+  ThreadStatus s;
+  s.running = !stopping_ && main_ != nullptr;
+  for (const auto& [p, slot] : tasks_) {
+    s.tasks.push_back({Partition{p}, slot->task->state(), slot->task->stats().processed,
+                       slot->task->stats().restored});
+  }
+  s.processed = processed_total_;
+  s.commits = commits_;
+  s.rebalances = rebalances_;
+  std::lock_guard lock(status_mutex_);
+  status_ = std::move(s);
+}
+
+void StreamThread::run(const std::atomic<bool>& stop) {
+  start();
+  while (!stop.load(std::memory_order_relaxed)) step();
+  shutdown();
+}
+
+void StreamThread::start() {
+  log::info("starting: application {} on {}, state in {}", config_.application_id, config_.bootstrap,
+            config_.state_dir.string());
+  state_dir_ = std::make_unique<state::StateDirectory>(config_.state_dir, config_.application_id);
+  store_factory_ = std::make_unique<state::RocksDbStoreFactory>();
+
+  kafka::ClientProperties common{{"bootstrap.servers", config_.bootstrap},
+                                 {"client.id", config_.instance_id.empty() ? config_.application_id
+                                                                           : config_.instance_id}};
+  common.merge(config_.client);
+  kafka::ClientProperties producer_props = common;
+  producer_props.merge(config_.producer);
+  kafka::ClientProperties main_props = common;
+  if (!config_.instance_id.empty()) main_props.set("group.instance.id", config_.instance_id);
+  main_props.merge(config_.consumer);
+  kafka::ClientProperties side_props = common;
+  side_props.merge(config_.consumer);
+
+  producer_ = std::make_unique<kafka::KafkaProducer>(producer_props);
+  main_ = std::make_unique<kafka::KafkaConsumer>(main_props, config_.application_id,
+                                                 static_cast<kafka::RebalanceListener*>(this));
+  // The side consumer reads changelogs and tables by explicit assignment; it never
+  // joins the group or commits.
+  side_ = std::make_unique<kafka::KafkaConsumer>(side_props, config_.application_id + "-restore", nullptr);
+
+  // Every topic must exist with the right partition count before anything is read:
+  // an unknown topic would be auto-created by some brokers with the wrong count.
+  const auto partitions = with_retries("reading cluster metadata",
+                                       [&] { return main_->topic_partitions(kBrokerTimeoutMs); });
+  const std::string& primary = topology_.primary_source().topic;
+  std::vector<std::string> missing;
+  for (const auto& topic : topology_.topics(config_.application_id)) {
+    if (!partitions.contains(topic)) missing.push_back(topic);
+  }
+  if (!missing.empty()) {
+    throw FatalError(fmt::format("missing topic(s): {}; create them first (see README: Topics)",
+                                 fmt::join(missing, ", ")));
+  }
+  partition_count_ = partitions.at(primary);
+  for (const auto& source : topology_.sources()) {
+    if (partitions.at(source.topic) != partition_count_) {
+      throw FatalError(fmt::format("{} has {} partitions but {} has {}: co-partitioned topics must match",
+                                   source.topic, partitions.at(source.topic), primary, partition_count_));
+    }
+  }
+  for (const auto& store : topology_.stores()) {
+    const auto changelog = state::changelog_topic(config_.application_id, store);
+    if (partitions.at(changelog) != partition_count_) {
+      throw FatalError(fmt::format("changelog {} has {} partitions, {} expected", changelog,
+                                   partitions.at(changelog), partition_count_));
+    }
+  }
+  std::vector<std::string> outputs;
+  for (const auto& sink : topology_.sinks()) outputs.push_back(sink.topic);
+  for (const auto& store : topology_.stores()) {
+    if (!store.source_topic) outputs.push_back(state::changelog_topic(config_.application_id, store));
+  }
+  producer_->warm_up(outputs);
+
+  main_->subscribe({primary});
+  last_commit_ms_ = clock_.now_ms();
+  log::info("subscribed to {} ({} partitions)", primary, partition_count_);
+  publish_status();
+}
+
+void StreamThread::step() {
+  bool has_buffered = false;
+  for (const auto& [p, slot] : tasks_) {
+    if (slot->task->state() != TaskState::kRunning) continue;
+    for (size_t s = 0; s < slot->task->source_partitions().size(); ++s) {
+      has_buffered = has_buffered || slot->task->buffered(s) > 0;
+    }
+  }
+  const EpochMillis now = clock_.now_ms();
+  const int64_t until_commit = std::max<int64_t>(0, last_commit_ms_ + config_.commit_interval_ms - now);
+  // With records waiting, only peek; otherwise sleep until records arrive or the next
+  // commit (or 100 ms, to notice a stop request).
+  const int timeout = has_buffered ? 0 : static_cast<int>(std::min<int64_t>(until_commit, 100));
+  if (timeout > 0) {
+    pollfd fds[2] = {{main_->wakeup_fd(), POLLIN, 0}, {side_->wakeup_fd(), POLLIN, 0}};
+    ::poll(fds, 2, timeout);
+  }
+
+  batch_.clear();
+  main_->poll(batch_, kPollBatch, 0);
+  route_main(batch_);
+  batch_.clear();
+  side_->poll(batch_, kPollBatch, 0);
+  route_side(batch_);
+  batch_.clear();
+
+  const size_t processed = process_tasks();
+  apply_backpressure();
+  if (clock_.now_ms() - last_commit_ms_ >= config_.commit_interval_ms) {
+    commit_all();
+    last_commit_ms_ = clock_.now_ms();
+    publish_status();
+  } else if (processed == 0) {
+    publish_status();
+  }
+  producer_->poll();
+}
+
+void StreamThread::route_main(std::vector<Record>& records) {
+  for (auto& r : records) {
+    auto it = tasks_.find(r.partition.value);
+    if (it == tasks_.end() || it->second->task->state() == TaskState::kClosed) continue;
+    it->second->task->add_record(primary_source_, std::move(r));
+  }
+}
+
+void StreamThread::route_side(std::vector<Record>& records) {
+  for (auto& r : records) {
+    auto route = side_routes_.find(TopicPartition{std::string(r.topic), r.partition});
+    if (route == side_routes_.end()) continue;  // a partition just unassigned
+    TaskSlot& slot = *tasks_.at(route->second.task.value);
+    if (!route->second.restore) {
+      slot.task->add_record(route->second.index, std::move(r));
+      continue;
+    }
+    slot.task->restore(route->second.index, r);
+    ++slot.restored_records;
+    auto done = std::find_if(slot.restoring.begin(), slot.restoring.end(), [&](const auto& x) {
+      return x.store == route->second.index && r.offset.next() >= x.end;
+    });
+    if (done == slot.restoring.end()) continue;
+    slot.task->finish_restore(done->store, done->end);
+    const TopicPartition changelog = done->changelog;
+    slot.restoring.erase(done);
+    side_routes_.erase(changelog);
+    side_->unassign({changelog});
+    if (slot.restoring.empty()) start_task(slot);
+  }
+}
+
+size_t StreamThread::process_tasks() {
+  size_t total = 0;
+  for (auto& [p, slot] : tasks_) {
+    Task& task = *slot->task;
+    if (task.state() != TaskState::kRunning) continue;
+    const auto& sources = task.source_partitions();
+    const size_t n = task.process(kProcessBudget, [&](size_t s) {
+      kafka::KafkaConsumer& consumer = s == primary_source_ ? *main_ : *side_;
+      return consumer.progress(sources[s], task.next_offsets()[s]);
+    });
+    total += n;
+  }
+  processed_total_ += total;
+  return total;
+}
+
+void StreamThread::apply_backpressure() {
+  for (auto& [p, slot] : tasks_) {
+    Task& task = *slot->task;
+    if (task.state() != TaskState::kRunning) continue;
+    for (size_t s = 0; s < task.source_partitions().size(); ++s) {
+      kafka::KafkaConsumer& consumer = s == primary_source_ ? *main_ : *side_;
+      const bool paused = slot->paused_sources.contains(s);
+      if (!paused && task.buffered(s) >= config_.max_buffered_records) {
+        consumer.pause({task.source_partitions()[s]});
+        slot->paused_sources.insert(s);
+      } else if (paused && task.buffered(s) < config_.max_buffered_records / 2) {
+        consumer.resume({task.source_partitions()[s]});
+        slot->paused_sources.erase(s);
+      }
+    }
+  }
+}
+
+bool StreamThread::commit_all() {
+  std::vector<std::pair<TopicPartition, Offset>> offsets;
+  bool dirty = false;
+  for (auto& [p, slot] : tasks_) {
+    Task& task = *slot->task;
+    if (task.state() != TaskState::kRunning) continue;
+    dirty = dirty || task.dirty();
+    for (size_t s = 0; s < task.source_partitions().size(); ++s) {
+      offsets.emplace_back(task.source_partitions()[s], task.next_offsets()[s]);
+    }
+  }
+  if (!dirty) return true;
+  try {
+    producer_->flush(30'000);
+    main_->commit(offsets);
+  } catch (const RetriableError& e) {
+    log::warn("commit postponed: {}", e.what());
+    return false;
+  }
+  for (auto& [p, slot] : tasks_) {
+    if (slot->task->state() == TaskState::kRunning && slot->task->dirty()) slot->task->checkpoint();
+  }
+  ++commits_;
+  return true;
+}
+
+void StreamThread::on_assigned(const std::vector<TopicPartition>& partitions) {
+  ++rebalances_;
+  std::vector<Partition> mine;
+  for (const auto& tp : partitions) {
+    if (tp.topic != topology_.primary_source().topic) {
+      throw FatalError("assigned a partition of unexpected topic " + tp.topic);
+    }
+    mine.push_back(tp.partition);
+  }
+  open_tasks(mine);
+  publish_status();
+}
+
+void StreamThread::open_tasks(const std::vector<Partition>& partitions) {
+  std::vector<TopicPartition> inputs;
+  std::vector<TaskSlot*> opened;
+  for (Partition p : partitions) {
+    auto slot = std::make_unique<TaskSlot>();
+    TaskEnvironment env;
+    env.application_id = config_.application_id;
+    env.partition_count = partition_count_;
+    env.task_dir = state_dir_->task_dir(TaskId{p});
+    env.store_factory = store_factory_.get();
+    env.collector = producer_.get();
+    env.clock = &clock_;
+    env.store_cache_bytes = config_.store_cache_bytes;
+    env.max_idle_ms = config_.max_task_idle_ms;
+    slot->task = std::make_unique<Task>(TaskId{p}, topology_, env);
+    for (const auto& tp : slot->task->source_partitions()) inputs.push_back(tp);
+    opened.push_back(slot.get());
+    tasks_[p.value] = std::move(slot);
+  }
+  const auto committed =
+      with_retries("reading committed offsets", [&] { return main_->committed(inputs, kBrokerTimeoutMs); });
+
+  std::vector<std::pair<TopicPartition, std::optional<Offset>>> main_assignment;
+  std::vector<TopicPartition> to_pause;
+  for (TaskSlot* slot : opened) {
+    Task& task = *slot->task;
+    const auto& sources = task.source_partitions();
+    for (size_t s = 0; s < sources.size(); ++s) {
+      auto it = committed.find(sources[s]);
+      if (it != committed.end()) {
+        slot->start_offsets.push_back(it->second);
+        continue;
+      }
+      // Never committed: start at the log start, which must be 0 unless the topic's
+      // retention removed records before this application ever read them.
+      const auto wm = with_retries("reading watermarks", [&] { return side_->query_watermarks(sources[s], kBrokerTimeoutMs); });
+      if (wm.low.value > 0) {
+        log::warn("task {}: {} starts at offset {}: earlier records were deleted before this "
+                  "application first read them",
+                  task.id(), sources[s], wm.low);
+      }
+      slot->start_offsets.push_back(wm.low);
+    }
+    main_assignment.emplace_back(sources[primary_source_], slot->start_offsets[primary_source_]);
+
+    slot->restore_started_ms = clock_.now_ms();
+    for (const ChangelogSpec& c : task.begin_restore()) {
+      const auto wm = with_retries("reading watermarks",
+                                   [&] { return side_->query_watermarks(c.changelog, kBrokerTimeoutMs); });
+      const std::string store = topology_.stores()[c.store_index].name;
+      Offset end = wm.high;
+      if (c.is_source_topic) {
+        for (size_t s = 0; s < sources.size(); ++s) {
+          if (sources[s] == c.changelog) end = slot->start_offsets[s];
+        }
+      }
+      const Offset start = c.position.value_or(Offset{0});
+      if (start > end) {
+        throw FatalError(fmt::format(
+            "task {}: store {} holds changelog {} up to offset {} but the log ends at {}: the "
+            "changelog was deleted or recreated; delete {} to rebuild the store",
+            task.id(), store, c.changelog, start, end, state_dir_->task_dir(task.id()).string()));
+      }
+      if (start < wm.low && start < end) {
+        throw FatalError(fmt::format(
+            "task {}: cannot restore store {}: needs {} from offset {} but the log now starts at "
+            "{} (records were deleted: on Kafka a changelog must be compacted, never deleted; "
+            "the embedded broker drops the oldest records beyond ~5 MB per partition)",
+            task.id(), store, c.changelog, start, wm.low));
+      }
+      if (start == end) {
+        task.finish_restore(c.store_index, end);
+        continue;
+      }
+      log::info("task {}: restoring store {} from {} offsets {}..{} ({} records)", task.id(), store,
+                c.changelog, start, end, end.value - start.value);
+      slot->restoring.push_back({c.store_index, c.changelog, end});
+      side_routes_[c.changelog] = SideRoute{task.id().partition, true, c.store_index};
+      side_->assign({{c.changelog, start}});
+    }
+    if (!slot->restoring.empty()) to_pause.push_back(sources[primary_source_]);
+  }
+  main_->assign(main_assignment);
+  main_->pause(to_pause);
+  for (TaskSlot* slot : opened) {
+    if (slot->restoring.empty()) start_task(*slot);
+  }
+}
+
+void StreamThread::start_task(TaskSlot& slot) {
+  Task& task = *slot.task;
+  if (slot.restored_records > 0) {
+    const double seconds = std::max<EpochMillis>(1, clock_.now_ms() - slot.restore_started_ms) / 1000.0;
+    log::info("task {}: restored {} records in {:.3f} s ({:.0f} records/s)", task.id(), slot.restored_records,
+              seconds, slot.restored_records / seconds);
+  }
+  task.start_running(slot.start_offsets);
+  const auto& sources = task.source_partitions();
+  for (size_t s = 0; s < sources.size(); ++s) {
+    if (s == primary_source_) continue;
+    side_routes_[sources[s]] = SideRoute{task.id().partition, false, s};
+    side_->assign({{sources[s], slot.start_offsets[s]}});
+  }
+  main_->resume({sources[primary_source_]});
+}
+
+void StreamThread::close_task(Partition partition, bool clean) {
+  auto it = tasks_.find(partition.value);
+  if (it == tasks_.end()) return;
+  TaskSlot& slot = *it->second;
+  std::vector<TopicPartition> side_partitions;
+  for (auto r = side_routes_.begin(); r != side_routes_.end();) {
+    if (r->second.task == partition) {
+      side_partitions.push_back(r->first);
+      r = side_routes_.erase(r);
+    } else {
+      ++r;
+    }
+  }
+  side_->unassign(side_partitions);
+  log::info("task {}: closing ({})", slot.task->id(), clean ? "committed" : "dirty: its partitions were lost");
+  slot.task->close();
+  tasks_.erase(it);
+}
+
+void StreamThread::on_revoked(const std::vector<TopicPartition>& partitions) {
+  ++rebalances_;
+  // Commit everything processed so far (the revoked tasks are still ours until this
+  // returns), then close the revoked tasks, keeping their local state for next time.
+  const bool committed = commit_all();
+  for (const auto& tp : partitions) close_task(tp.partition, committed);
+  publish_status();
+}
+
+void StreamThread::on_lost(const std::vector<TopicPartition>& partitions) {
+  ++rebalances_;
+  for (const auto& tp : partitions) close_task(tp.partition, false);
+  publish_status();
+}
+
+void StreamThread::shutdown() {
+  log::info("shutting down");
+  stopping_ = true;
+  commit_all();
+  main_->close();  // leaves the group; on_revoked commits and closes the tasks
+  while (!tasks_.empty()) close_task(Partition{tasks_.begin()->first}, true);
+  producer_->flush(30'000);
+  side_->close();
+  publish_status();
+  log::info("shut down cleanly after processing {} records", processed_total_);
+}
+
+}  // namespace couponflow::processor

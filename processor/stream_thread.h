@@ -1,0 +1,124 @@
+#pragma once
+// The runtime of one processor instance: a consumer-group member that runs one task per
+// assigned partition.
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "common/clock.h"
+#include "processor/kafka/kafka_consumer.h"
+#include "processor/streams_config.h"
+#include "processor/task.h"
+#include "topology/topology.h"
+
+namespace couponflow::state {
+class StateDirectory;
+class RocksDbStoreFactory;
+}  // namespace couponflow::state
+
+namespace couponflow::kafka {
+class KafkaProducer;
+}
+
+namespace couponflow::processor {
+
+struct TaskStatus {
+  Partition partition;
+  TaskState state;
+  uint64_t processed = 0;
+  uint64_t restored = 0;
+};
+
+/// A thread-safe snapshot of what the thread is doing.
+struct ThreadStatus {
+  bool running = false;  // joined the group and not shutting down
+  std::vector<TaskStatus> tasks;
+  uint64_t processed = 0;
+  uint64_t commits = 0;
+  uint64_t rebalances = 0;
+};
+
+/// Role: owns the instance's Kafka clients (group consumer for the stream source, a
+/// manual consumer for restores and co-partitioned tables, one idempotent producer),
+/// its tasks and its state directory.
+///
+/// Loop: wait for records (or the next commit) -> route records to tasks -> advance
+/// restores -> process -> every commit.interval.ms commit: flush the producer (all
+/// outputs and changelog records acknowledged), commit input offsets, then checkpoint
+/// the stores (their position follows the commit, as in Kafka Streams' postCommit).
+///
+/// Rebalances (cooperative): an assigned partition becomes a task that restores its
+/// stores before processing (its input paused meanwhile); a revoked one is committed
+/// and closed, keeping its local state; a lost one is closed without a commit.
+///
+/// Thread: run() on one thread; status() from any.
+/// Errors: run() throws FatalError when going on would be unsafe (truncated log,
+/// contradictory local state, failed delivery). Transient broker errors are retried.
+class StreamThread final : private kafka::RebalanceListener {
+ public:
+  StreamThread(const topology::Topology& topology, StreamsConfig config);
+  ~StreamThread() override;
+
+  /// Runs until `stop` is set, then shuts down gracefully: commits what was
+  /// processed, checkpoints, leaves the group.
+  void run(const std::atomic<bool>& stop);
+  ThreadStatus status() const;
+
+ private:
+  struct TaskSlot;
+  struct SideRoute {
+    Partition task;
+    bool restore;  // true: a changelog being restored; false: a table source
+    size_t index;  // store index (restore) or source index (table)
+  };
+
+  void start();
+  void step();
+  void shutdown();
+
+  void on_assigned(const std::vector<TopicPartition>& partitions) override;
+  void on_revoked(const std::vector<TopicPartition>& partitions) override;
+  void on_lost(const std::vector<TopicPartition>& partitions) override;
+
+  void open_tasks(const std::vector<Partition>& partitions);
+  void start_task(TaskSlot& slot);
+  void close_task(Partition partition, bool clean);
+  void route_main(std::vector<Record>& records);
+  void route_side(std::vector<Record>& records);
+  size_t process_tasks();
+  void apply_backpressure();
+  /// Flush, commit, checkpoint. Returns false if the commit could not be completed
+  /// now (it is retried at the next interval; nothing is checkpointed meanwhile).
+  bool commit_all();
+  void publish_status();
+
+  const topology::Topology& topology_;
+  StreamsConfig config_;
+  SystemClock clock_;
+  size_t primary_source_ = 0;
+  int32_t partition_count_ = 0;
+
+  std::unique_ptr<state::StateDirectory> state_dir_;
+  std::unique_ptr<state::RocksDbStoreFactory> store_factory_;
+  std::unique_ptr<kafka::KafkaProducer> producer_;
+  std::unique_ptr<kafka::KafkaConsumer> main_;
+  std::unique_ptr<kafka::KafkaConsumer> side_;
+
+  std::map<int32_t, std::unique_ptr<TaskSlot>> tasks_;
+  std::map<TopicPartition, SideRoute> side_routes_;
+  std::vector<Record> batch_;
+  EpochMillis last_commit_ms_ = 0;
+  bool stopping_ = false;
+
+  uint64_t processed_total_ = 0;
+  uint64_t commits_ = 0;
+  uint64_t rebalances_ = 0;
+  mutable std::mutex status_mutex_;
+  ThreadStatus status_;
+};
+
+}  // namespace couponflow::processor

@@ -1,0 +1,41 @@
+#pragma once
+// Configuration of a processor instance (one stream thread).
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "processor/kafka/client_properties.h"
+
+namespace couponflow::processor {
+
+enum class Guarantee { kAtLeastOnce, kExactlyOnceV2 };
+
+struct StreamsConfig {
+  /// The consumer group, and the prefix of the changelog topics.
+  std::string application_id = "coupon-processor";
+  std::string bootstrap;
+  /// Stores live under state_dir/<application_id>/<task>/<store>.
+  std::filesystem::path state_dir = "/tmp/couponflow-state";
+  /// Names the instance in logs and, when set, becomes group.instance.id (static
+  /// membership: a quick restart keeps its partitions without a rebalance).
+  std::string instance_id;
+  Guarantee guarantee = Guarantee::kAtLeastOnce;
+
+  /// Every interval: flush the producer, commit input offsets, checkpoint the stores.
+  int64_t commit_interval_ms = 100;
+  /// Cache per task store; a store that fits answers every read from memory.
+  size_t store_cache_bytes = 64u << 20;
+  /// How long a source that is not known to be caught up may hold back a task's
+  /// other sources (Kafka Streams' max.task.idle.ms).
+  int64_t max_task_idle_ms = 2000;
+  /// A partition is paused while this many of its records wait in its task.
+  size_t max_buffered_records = 50'000;
+
+  /// librdkafka properties for every client; then per client kind (they win).
+  kafka::ClientProperties client;
+  kafka::ClientProperties consumer;
+  kafka::ClientProperties producer;
+};
+
+}  // namespace couponflow::processor
