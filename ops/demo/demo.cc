@@ -1,0 +1,315 @@
+#include "ops/demo/demo.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "common/errors.h"
+#include "common/log.h"
+#include "common/murmur2.h"
+#include "ops/child_process.h"
+#include "ops/embedded_topics.h"
+#include "ops/signals.h"
+#include "ops/verify/verify.h"
+#include "processor/kafka/embedded_broker.h"
+#include "processor/kafka/kafka_consumer.h"
+#include "processor/kafka/kafka_producer.h"
+#include "topology/coupon/catalog.h"
+#include "topology/coupon/coupon_topology.h"
+#include "topology/coupon/request.h"
+#include "topology/coupon/result.h"
+
+namespace couponflow::ops {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+struct DemoCoupon {
+  std::string id;
+  coupon::CouponDefinition definition;
+};
+
+/// Three coupons per partition (ids chosen by their murmur2 partition, so that load
+/// spreads evenly and no partition outgrows the embedded broker's ~5 MB cap), mixed
+/// capacities, one not open yet and one closed.
+std::vector<DemoCoupon> make_catalog(int partitions) {
+  const std::vector<int64_t> capacities{200, 500, 1000, 2000, 5000, 300, 800, 1500};
+  std::vector<int> per_partition(static_cast<size_t>(partitions), 0);
+  std::vector<DemoCoupon> coupons;
+  for (int n = 1; static_cast<int>(coupons.size()) < 3 * partitions; ++n) {
+    std::string id = fmt::format("coupon-{:03}", n);
+    auto p = static_cast<size_t>(murmur2_partition(id, partitions).value);
+    if (per_partition[p] == 3) continue;
+    ++per_partition[p];
+    coupons.push_back({id, {capacities[coupons.size() % capacities.size()], {}, {}}});
+  }
+  const int64_t now = wall_ms();
+  coupons[0].definition.capacity = 1000;  // the hot coupon
+  coupons[1].definition.opens_at = now + 86'400'000;  // opens tomorrow
+  coupons[2].definition.closes_at = now - 60'000;     // closed a minute ago
+  return coupons;
+}
+
+struct PlannedRecord {
+  std::optional<std::string> key;
+  std::string value;
+  int64_t request_index;  // -1: undecidable, answered by the DLQ
+};
+
+/// The burst: requests from a pool of users, the hot coupon taking ~6%, ~2% resent
+/// (same requestId), and a few records that cannot be judged.
+std::vector<PlannedRecord> make_load(const std::vector<DemoCoupon>& coupons, int64_t requests, uint32_t seed,
+                                     int64_t& duplicates, int64_t& undecidable) {
+  std::mt19937_64 rng(seed);
+  const int64_t users = std::max<int64_t>(1000, requests * 2 / 5);
+  std::vector<PlannedRecord> out;
+  out.reserve(static_cast<size_t>(requests + requests / 40 + 64));
+  duplicates = 0;
+  for (int64_t i = 0; i < requests; ++i) {
+    const auto& c = rng() % 100 < 6 ? coupons[0] : coupons[1 + rng() % (coupons.size() - 1)];
+    const std::string user = fmt::format("user-{}", rng() % users);
+    out.push_back({c.id, coupon::request_json(fmt::format("d-{}", i), c.id, user, wall_ms()), i});
+    if (rng() % 100 < 2) {
+      out.push_back(out.back());  // a client retry: same request, same identity
+      ++duplicates;
+    }
+  }
+  const std::vector<std::pair<std::optional<std::string>, std::string>> bad{
+      {coupons[3].id, "this is not JSON"},
+      {coupons[3].id, R"({"couponId":")" + coupons[3].id + R"("})"},
+      {coupons[3].id, R"({"couponId":")" + coupons[3].id + R"(","userId":42})"},
+      {coupons[3].id, R"([1,2,3])"},
+      {"wrong-key", R"({"couponId":")" + coupons[3].id + R"(","userId":"u"})"},
+      {std::nullopt, R"({"couponId":")" + coupons[3].id + R"(","userId":"u"})"},
+  };
+  undecidable = 0;
+  for (int round = 0; round < 4; ++round) {
+    for (const auto& [key, value] : bad) {
+      const auto at = static_cast<size_t>(rng() % out.size());
+      out.insert(out.begin() + static_cast<std::ptrdiff_t>(at), PlannedRecord{key, value, -1});
+      ++undecidable;
+    }
+  }
+  return out;
+}
+
+/// Follows the instances' logs until every partition has exactly one RUNNING task
+/// and the assignment has been stable for a moment.
+void wait_for_group(const std::vector<std::filesystem::path>& logs, int partitions, const std::atomic<bool>& stop) {
+  const auto start = Clock::now();
+  std::string last_signature;
+  auto stable_since = Clock::now();
+  for (;;) {
+    std::vector<std::set<int>> running(logs.size());
+    for (size_t i = 0; i < logs.size(); ++i) {
+      std::ifstream in(logs[i]);
+      std::string line;
+      while (std::getline(in, line)) {
+        const auto pos = line.find("] task 0_");
+        if (pos == std::string::npos) continue;
+        const int p = std::atoi(line.c_str() + pos + 9);
+        if (line.find("RESTORING -> RUNNING") != std::string::npos) running[i].insert(p);
+        if (line.find("RUNNING -> CLOSED") != std::string::npos) running[i].erase(p);
+      }
+    }
+    std::map<int, int> owners;
+    std::string signature;
+    bool everyone_works = true;
+    for (size_t i = 0; i < running.size(); ++i) {
+      everyone_works = everyone_works && (!running[i].empty() || static_cast<int>(i) >= partitions);
+      for (int p : running[i]) {
+        ++owners[p];
+        signature += fmt::format("{}:{} ", i, p);
+      }
+    }
+    bool settled = static_cast<int>(owners.size()) == partitions && everyone_works;
+    for (const auto& [p, n] : owners) settled = settled && n == 1;
+    if (signature != last_signature) {
+      last_signature = signature;
+      stable_since = Clock::now();
+    }
+    if (settled && seconds_since(stable_since) > 1.0) {
+      std::string split;
+      for (size_t i = 0; i < running.size(); ++i) split += fmt::format(" instance {} owns {};", i + 1, running[i].size());
+      fmt::print("group settled after {:.1f} s:{}\n", seconds_since(start), split);
+      return;
+    }
+    if (seconds_since(start) > 90) throw FatalError("the processor group did not settle within 90 s");
+    if (stop.load()) throw FatalError("interrupted");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+int64_t percentile(const std::vector<int64_t>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  const auto i = static_cast<size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
+  return sorted[std::min(i, sorted.size() - 1)];
+}
+
+}  // namespace
+
+int run_demo(const DemoOptions& options) {
+  const auto& stop = install_stop_signals();
+  log::set_min_level(log::Level::kWarn);
+  const bool own_dir = options.work_dir.empty();
+  std::filesystem::path dir = options.work_dir;
+  if (own_dir) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "couponflow-demo-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) throw FatalError("cannot create a demo directory");
+    dir = tmpl;
+  }
+  std::filesystem::create_directories(dir);
+
+  fmt::print("== couponflow demo ==\n");
+  kafka::EmbeddedBroker broker(options.brokers);
+  const auto topology = coupon::build_coupon_topology();
+  create_topology_topics(broker, topology, {"coupon-processor"}, options.partitions);
+  fmt::print("embedded broker: {} broker(s) at {}, {} partitions per topic\n", options.brokers, broker.bootstrap(),
+             options.partitions);
+  const kafka::ClientProperties client{{"bootstrap.servers", broker.bootstrap()}};
+
+  const auto coupons = make_catalog(options.partitions);
+  kafka::KafkaProducer producer(client);
+  producer.warm_up({"coupon-catalog", "coupon-issuance"});
+  for (const auto& c : coupons) {
+    producer.send("coupon-catalog", std::nullopt,
+                  Message{c.id, coupon::catalog_json(c.id, c.definition), wall_ms(), {}});
+  }
+  producer.flush(30'000);
+  fmt::print("catalog: {} coupons, capacities 200..5000; hot coupon {} (capacity {}), {} not open yet, {} closed\n",
+             coupons.size(), coupons[0].id, coupons[0].definition.capacity, coupons[1].id, coupons[2].id);
+
+  std::vector<std::unique_ptr<ChildProcess>> instances;
+  std::vector<std::filesystem::path> logs;
+  const std::string self = self_executable();
+  for (int i = 1; i <= options.instances; ++i) {
+    logs.push_back(dir / fmt::format("instance-{}.log", i));
+    instances.push_back(std::make_unique<ChildProcess>(
+        std::vector<std::string>{self, "process", "--bootstrap", broker.bootstrap(), "--state-dir",
+                                 (dir / fmt::format("state-{}", i)).string(), "--instance-id",
+                                 fmt::format("demo-{}", i), "-X", "consumer.session.timeout.ms=3000", "-X",
+                                 "consumer.heartbeat.interval.ms=500"},
+        logs.back()));
+    fmt::print("instance demo-{}: pid {}, log {}\n", i, instances.back()->pid(), logs.back().string());
+  }
+  fmt::print("waiting for the processor group to settle (the embedded broker rebalances in steps of ~2 s)...\n");
+  wait_for_group(logs, options.partitions, stop);
+
+  int64_t duplicates = 0, undecidable = 0;
+  const auto load = make_load(coupons, options.requests, options.seed, duplicates, undecidable);
+  const auto total = static_cast<int64_t>(load.size());
+
+  // The subscriber: reads every result topic as a downstream service would.
+  std::vector<int64_t> latencies_us;
+  latencies_us.reserve(static_cast<size_t>(options.requests));
+  std::vector<bool> seen(static_cast<size_t>(options.requests), false);
+  std::atomic<int64_t> answered{0};
+  std::atomic<bool> subscriber_done{false};
+  auto now_ns = [] { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count(); };
+  std::vector<std::atomic<int64_t>> send_time(static_cast<size_t>(options.requests));
+  std::thread subscriber([&] {
+    kafka::KafkaConsumer consumer(client, "couponflow-demo-subscriber", nullptr);
+    std::vector<std::pair<TopicPartition, std::optional<Offset>>> assignment;
+    for (const char* topic : {"coupon-issued", "coupon-rejected", "coupon-issuance-dlq"}) {
+      for (int p = 0; p < options.partitions; ++p) assignment.push_back({{topic, Partition{p}}, Offset{0}});
+    }
+    consumer.assign(assignment);
+    std::vector<Record> batch;
+    std::string error;
+    while (!subscriber_done.load() && !stop.load()) {
+      batch.clear();
+      consumer.poll(batch, 10'000, 50);
+      const int64_t t = now_ns();
+      for (const auto& r : batch) {
+        if (r.topic == "coupon-issuance-dlq") continue;
+        auto result = coupon::parse_result(r.value.value_or(""), error);
+        if (!result || result->request_id.rfind("d-", 0) != 0) continue;
+        const auto i = static_cast<size_t>(std::stoll(result->request_id.substr(2)));
+        if (i < seen.size() && !seen[i]) {
+          seen[i] = true;
+          latencies_us.push_back((t - send_time[i].load()) / 1000);
+        }
+      }
+      answered += static_cast<int64_t>(batch.size());
+    }
+  });
+
+  fmt::print("sending {} requests ({} of them resent duplicates, {} undecidable) as fast as the producer goes...\n",
+             total, duplicates, undecidable);
+  const auto start = Clock::now();
+  std::atomic<int64_t> sent{0};
+  std::thread sender([&] {
+    for (const auto& r : load) {
+      if (stop.load()) break;
+      if (r.request_index >= 0) {
+        auto& t = send_time[static_cast<size_t>(r.request_index)];
+        if (t.load() == 0) t.store(now_ns());
+      }
+      producer.send("coupon-issuance", std::nullopt, Message{r.key, r.value, wall_ms(), {}});
+      sent.fetch_add(1, std::memory_order_relaxed);
+    }
+  });
+  // Progress, once a second, until every record is answered.
+  int64_t last_answered = 0;
+  auto last_tick = Clock::now();
+  while (answered.load() < total && !stop.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (seconds_since(last_tick) < 1.0) continue;
+    const int64_t a = answered.load();
+    fmt::print("[{:5.1f} s] sent {:>7}  answered {:>7}  ({:>7.0f} answers/s)\n", seconds_since(start), sent.load(), a,
+               static_cast<double>(a - last_answered) / seconds_since(last_tick));
+    last_answered = a;
+    last_tick = Clock::now();
+    for (auto& i : instances) {
+      if (auto status = i->poll()) throw FatalError(fmt::format("instance pid {} exited with {}", i->pid(), *status));
+    }
+    if (seconds_since(start) > 300) throw FatalError("not every request was answered within 300 s");
+  }
+  const double elapsed = seconds_since(start);
+  sender.join();
+  subscriber_done = true;
+  subscriber.join();
+  producer.flush(30'000);
+  if (stop.load()) throw FatalError("interrupted");
+
+  fmt::print("\nall {} records answered in {:.2f} s\n\n", total, elapsed);
+  const auto report = verify_topics(client, coupon::CouponTopics{});
+  fmt::print("{}", format_report(report));
+
+  std::sort(latencies_us.begin(), latencies_us.end());
+  fmt::print("\nthroughput: {:.0f} requests/s end to end ({} records sent and answered in {:.2f} s)\n",
+             static_cast<double>(total) / elapsed, total, elapsed);
+  fmt::print("latency, producer send -> result read by a subscriber ({} requests): p50 {:.1f} ms, p95 {:.1f} ms, "
+             "p99 {:.1f} ms, max {:.1f} ms\n",
+             latencies_us.size(), percentile(latencies_us, 0.50) / 1000.0, percentile(latencies_us, 0.95) / 1000.0,
+             percentile(latencies_us, 0.99) / 1000.0, latencies_us.empty() ? 0.0 : latencies_us.back() / 1000.0);
+  fmt::print("DLQ: {} entries\n", report.dlq_entries);
+
+  bool clean = true;
+  for (size_t i = 0; i < instances.size(); ++i) {
+    auto status = instances[i]->terminate(std::chrono::seconds(30));
+    if (!status) status = instances[i]->kill();
+    clean = clean && *status == 0;
+    fmt::print("instance demo-{} stopped with exit code {}\n", i + 1, *status);
+  }
+  fmt::print("verify: {}\n", report.ok() ? "PASS" : "FAIL");
+  if (own_dir && report.ok() && clean) std::filesystem::remove_all(dir);
+  if (!report.ok() || !clean) fmt::print("logs kept in {}\n", dir.string());
+  return report.ok() && clean ? 0 : 1;
+}
+
+}  // namespace couponflow::ops

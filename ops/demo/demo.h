@@ -1,0 +1,27 @@
+#pragma once
+// `couponflow demo`: the main job end to end on the embedded broker.
+//
+// Starts the embedded broker in-process, publishes a catalog, runs processor instances
+// as child processes (the real `couponflow process`), sends a burst of requests with
+// duplicates and undecidable records, measures end-to-end latency as a result-topic
+// subscriber sees it, then runs verify and prints a per-coupon table.
+
+#include <cstdint>
+#include <filesystem>
+
+namespace couponflow::ops {
+
+struct DemoOptions {
+  int64_t requests = 100'000;
+  int instances = 2;
+  int partitions = 12;
+  int brokers = 3;
+  uint32_t seed = 7;
+  std::filesystem::path work_dir;  // empty: a fresh directory under /tmp, removed at the end
+};
+
+/// Runs the demo; returns the process exit code (0 iff verify passed and every
+/// instance shut down cleanly).
+int run_demo(const DemoOptions& options);
+
+}  // namespace couponflow::ops
