@@ -13,7 +13,6 @@
 #include "state/state_directory.h"
 
 namespace couponflow::processor {
-
 namespace {
 constexpr int kBrokerTimeoutMs = 10'000;
 constexpr size_t kPollBatch = 10'000;
@@ -67,7 +66,21 @@ StreamThread::StreamThread(const topology::Topology& topology, StreamsConfig con
   if (config_.bootstrap.empty()) throw FatalError("no bootstrap servers given");
 }
 
-StreamThread::~StreamThread() = default;
+StreamThread::~StreamThread() {
+  if (main_ == nullptr || stopping_) return;
+  // run() ended with an exception: nothing processed since the last commit may be
+  // committed now. Close the tasks without committing (their changelog restores what
+  // their stores did not checkpoint), then the clients, whose close would otherwise
+  // call back into tasks already gone.
+  abandoned_ = true;
+  try {
+    while (!tasks_.empty()) close_task(Partition{tasks_.begin()->first}, false);
+    main_->close();
+    side_->close();
+  } catch (const std::exception& e) {
+    log::warn("closing after a failure: {}", e.what());
+  }
+}
 
 ThreadStatus StreamThread::status() const {
   std::lock_guard lock(status_mutex_);
@@ -169,23 +182,34 @@ void StreamThread::step() {
   }
   const EpochMillis now = clock_.now_ms();
   const int64_t until_commit = std::max<int64_t>(0, last_commit_ms_ + config_.commit_interval_ms - now);
-  // With records waiting, only peek; otherwise sleep until records arrive or the next
-  // commit (or 100 ms, to notice a stop request).
-  const int timeout = has_buffered ? 0 : static_cast<int>(std::min<int64_t>(until_commit, 100));
+  // How long to sleep: not at all while the last round made progress, or while a full
+  // poll batch says the consumer queue may not be empty (librdkafka only wakes us when
+  // it goes from empty to non-empty). Briefly while records wait for a lagging source
+  // to catch up: that is learnt from fetch responses, which wake nobody. Otherwise
+  // until records arrive or the next commit (at most 100 ms, to notice a stop request).
+  int timeout = static_cast<int>(std::min<int64_t>(until_commit, 100));
+  if (more_records_ || last_processed_ > 0) {
+    timeout = 0;
+  } else if (has_buffered) {
+    timeout = std::min(timeout, 5);
+  }
   if (timeout > 0) {
     pollfd fds[2] = {{main_->wakeup_fd(), POLLIN, 0}, {side_->wakeup_fd(), POLLIN, 0}};
     ::poll(fds, 2, timeout);
   }
 
   batch_.clear();
-  main_->poll(batch_, kPollBatch, 0);
+  more_records_ = main_->poll(batch_, kPollBatch, 0) == kPollBatch;
   route_main(batch_);
   batch_.clear();
-  side_->poll(batch_, kPollBatch, 0);
+  const size_t side_records = side_->poll(batch_, kPollBatch, 0);
+  more_records_ = more_records_ || side_records == kPollBatch;
   route_side(batch_);
   batch_.clear();
+  if (side_records == 0) check_restore_positions();
 
   const size_t processed = process_tasks();
+  last_processed_ = processed;
   apply_backpressure();
   if (clock_.now_ms() - last_commit_ms_ >= config_.commit_interval_ms) {
     commit_all();
@@ -214,18 +238,44 @@ void StreamThread::route_side(std::vector<Record>& records) {
       slot.task->add_record(route->second.index, std::move(r));
       continue;
     }
-    slot.task->restore(route->second.index, r);
-    ++slot.restored_records;
-    auto done = std::find_if(slot.restoring.begin(), slot.restoring.end(), [&](const auto& x) {
-      return x.store == route->second.index && r.offset.next() >= x.end;
-    });
-    if (done == slot.restoring.end()) continue;
-    slot.task->finish_restore(done->store, done->end);
-    const TopicPartition changelog = done->changelog;
-    slot.restoring.erase(done);
-    side_routes_.erase(changelog);
-    side_->unassign({changelog});
-    if (slot.restoring.empty()) start_task(slot);
+    auto restore = std::find_if(slot.restoring.begin(), slot.restoring.end(),
+                                [&](const auto& x) { return x.store == route->second.index; });
+    // A record at or past the end belongs to what processing will read (a table's
+    // source beyond the committed offset): never applied here.
+    if (r.offset < restore->end) {
+      slot.task->restore(route->second.index, r);
+      ++slot.restored_records;
+    }
+    if (r.offset.next() >= restore->end) finish_restore(slot, restore->store);
+  }
+}
+
+void StreamThread::finish_restore(TaskSlot& slot, size_t store) {
+  auto restore = std::find_if(slot.restoring.begin(), slot.restoring.end(),
+                              [&](const auto& x) { return x.store == store; });
+  slot.task->finish_restore(store, restore->end);
+  const TopicPartition changelog = restore->changelog;
+  slot.restoring.erase(restore);
+  side_routes_.erase(changelog);
+  side_->unassign({changelog});
+  if (slot.restoring.empty()) start_task(slot);
+}
+
+void StreamThread::check_restore_positions() {
+  // Offsets that hold no record (compacted away, transaction markers) are never
+  // delivered, so a restore also ends when the fetch position has passed its end.
+  for (auto& [p, slot] : tasks_) {
+    for (size_t i = 0; i < slot->restoring.size();) {
+      const auto& restore = slot->restoring[i];
+      const auto position = side_->position(restore.changelog);
+      if (position && *position >= restore.end) {
+        finish_restore(*slot, restore.store);  // erases restoring[i]
+        i = 0;
+        if (slot->task->state() != TaskState::kRestoring) break;
+      } else {
+        ++i;
+      }
+    }
   }
 }
 
@@ -429,6 +479,7 @@ void StreamThread::close_task(Partition partition, bool clean) {
 
 void StreamThread::on_revoked(const std::vector<TopicPartition>& partitions) {
   ++rebalances_;
+  if (abandoned_) return;
   // Commit everything processed so far (the revoked tasks are still ours until this
   // returns), then close the revoked tasks, keeping their local state for next time.
   const bool committed = commit_all();
@@ -438,6 +489,7 @@ void StreamThread::on_revoked(const std::vector<TopicPartition>& partitions) {
 
 void StreamThread::on_lost(const std::vector<TopicPartition>& partitions) {
   ++rebalances_;
+  if (abandoned_) return;
   for (const auto& tp : partitions) close_task(tp.partition, false);
   publish_status();
 }

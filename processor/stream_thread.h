@@ -89,6 +89,8 @@ class StreamThread final : private kafka::RebalanceListener {
   void close_task(Partition partition, bool clean);
   void route_main(std::vector<Record>& records);
   void route_side(std::vector<Record>& records);
+  void finish_restore(TaskSlot& slot, size_t store);
+  void check_restore_positions();
   size_t process_tasks();
   void apply_backpressure();
   /// Flush, commit, checkpoint. Returns false if the commit could not be completed
@@ -112,7 +114,10 @@ class StreamThread final : private kafka::RebalanceListener {
   std::map<TopicPartition, SideRoute> side_routes_;
   std::vector<Record> batch_;
   EpochMillis last_commit_ms_ = 0;
+  bool more_records_ = false;  // the last poll filled its batch
+  size_t last_processed_ = 0;   // records processed in the last round
   bool stopping_ = false;
+  bool abandoned_ = false;  // run() failed: close without committing
 
   uint64_t processed_total_ = 0;
   uint64_t commits_ = 0;

@@ -26,7 +26,7 @@ class MaterializedStore::KeyspaceStore final : public KeyValueStore {
   void put(std::string_view key, std::string_view value) override { cache_.write(key, value); }
   void remove(std::string_view key) override { cache_.write(key, std::nullopt); }
 
-  void collect_dirty(WriteSet& writes) const {
+  void collect_dirty(WriteSet& writes) {
     cache_.for_each_dirty([&](std::string_view key, const StoreCache::Entry& e) {
       if (e.present) {
         writes.put(ks_, key, e.value);

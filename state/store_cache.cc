@@ -1,5 +1,7 @@
 #include "state/store_cache.h"
 
+#include <algorithm>
+
 namespace couponflow::state {
 
 StoreCache::Entry* StoreCache::find(std::string_view key) {
@@ -36,8 +38,8 @@ StoreCache::Entry& StoreCache::upsert(std::string_view key, std::optional<std::s
   return e;
 }
 
-void StoreCache::for_each_dirty(
-    const std::function<void(std::string_view, const Entry&)>& fn) const {
+void StoreCache::for_each_dirty(const std::function<void(std::string_view, const Entry&)>& fn) {
+  std::sort(dirty_.begin(), dirty_.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
   for (const auto* node : dirty_) fn(node->first, node->second);
 }
 

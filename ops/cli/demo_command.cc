@@ -12,6 +12,10 @@ Run add_demo_command(CLI::App& root) {
       "Run the coupon job end to end on the embedded broker: a catalog, processor instances, a burst "
       "of requests, then a per-coupon table, throughput, latency percentiles and verify's verdict.");
   cmd->add_option("--requests", o->requests, "requests in the burst (default 100000)")->check(CLI::Range(1, 2'000'000));
+  cmd->add_option("--steady-rate", o->steady_rate, "requests/s of the steady phase after the burst (default 5000)")
+      ->check(CLI::Range(1, 100'000));
+  cmd->add_option("--steady-seconds", o->steady_seconds, "length of the steady phase (default 4; 0 skips it)")
+      ->check(CLI::Range(0, 60));
   cmd->add_option("--instances", o->instances, "processor instances (default 2)")->check(CLI::Range(1, 8));
   cmd->add_option("--partitions", o->partitions, "partitions per topic (default 12)")->check(CLI::Range(1, 64));
   cmd->add_option("--brokers", o->brokers, "embedded brokers (default 3)")->check(CLI::Range(1, 5));

@@ -72,14 +72,15 @@ struct PlannedRecord {
 
 /// The burst: requests from a pool of users, the hot coupon taking ~6%, ~2% resent
 /// (same requestId), and a few records that cannot be judged.
-std::vector<PlannedRecord> make_load(const std::vector<DemoCoupon>& coupons, int64_t requests, uint32_t seed,
-                                     int64_t& duplicates, int64_t& undecidable) {
+std::vector<PlannedRecord> make_load(const std::vector<DemoCoupon>& coupons, int64_t first, int64_t requests,
+                                     int64_t users, uint32_t seed, bool with_undecidable, int64_t& duplicates,
+                                     int64_t& undecidable) {
   std::mt19937_64 rng(seed);
-  const int64_t users = std::max<int64_t>(1000, requests * 2 / 5);
   std::vector<PlannedRecord> out;
   out.reserve(static_cast<size_t>(requests + requests / 40 + 64));
   duplicates = 0;
-  for (int64_t i = 0; i < requests; ++i) {
+  undecidable = 0;
+  for (int64_t i = first; i < first + requests; ++i) {
     const auto& c = rng() % 100 < 6 ? coupons[0] : coupons[1 + rng() % (coupons.size() - 1)];
     const std::string user = fmt::format("user-{}", rng() % users);
     out.push_back({c.id, coupon::request_json(fmt::format("d-{}", i), c.id, user, wall_ms()), i});
@@ -96,8 +97,7 @@ std::vector<PlannedRecord> make_load(const std::vector<DemoCoupon>& coupons, int
       {"wrong-key", R"({"couponId":")" + coupons[3].id + R"(","userId":"u"})"},
       {std::nullopt, R"({"couponId":")" + coupons[3].id + R"(","userId":"u"})"},
   };
-  undecidable = 0;
-  for (int round = 0; round < 4; ++round) {
+  for (int round = 0; with_undecidable && round < 4; ++round) {
     for (const auto& [key, value] : bad) {
       const auto at = static_cast<size_t>(rng() % out.size());
       out.insert(out.begin() + static_cast<std::ptrdiff_t>(at), PlannedRecord{key, value, -1});
@@ -209,18 +209,25 @@ int run_demo(const DemoOptions& options) {
   fmt::print("waiting for the processor group to settle (the embedded broker rebalances in steps of ~2 s)...\n");
   wait_for_group(logs, options.partitions, stop);
 
-  int64_t duplicates = 0, undecidable = 0;
-  const auto load = make_load(coupons, options.requests, options.seed, duplicates, undecidable);
-  const auto total = static_cast<int64_t>(load.size());
+  // Two phases: a burst as fast as the producer goes (throughput, and latency under a
+  // backlog), then a steady rate well below capacity (latency of a system keeping up).
+  const int64_t burst_n = options.requests;
+  const int64_t steady_n = options.steady_rate * options.steady_seconds;
+  const int64_t users = std::max<int64_t>(1000, (burst_n + steady_n) * 2 / 5);
+  int64_t duplicates = 0, undecidable = 0, steady_duplicates = 0, none = 0;
+  const auto burst = make_load(coupons, 0, burst_n, users, options.seed, true, duplicates, undecidable);
+  const auto steady = make_load(coupons, burst_n, steady_n, users, options.seed + 1, false, steady_duplicates, none);
 
-  // The subscriber: reads every result topic as a downstream service would.
-  std::vector<int64_t> latencies_us;
-  latencies_us.reserve(static_cast<size_t>(options.requests));
-  std::vector<bool> seen(static_cast<size_t>(options.requests), false);
+  // The subscriber reads every result topic as a downstream service would, and records
+  // each request's latency: first result read minus first send.
+  const auto total_requests = static_cast<size_t>(burst_n + steady_n);
+  std::vector<std::atomic<int64_t>> send_ns(total_requests);
+  std::vector<int64_t> latency_us(total_requests, -1);
   std::atomic<int64_t> answered{0};
   std::atomic<bool> subscriber_done{false};
-  auto now_ns = [] { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count(); };
-  std::vector<std::atomic<int64_t>> send_time(static_cast<size_t>(options.requests));
+  auto now_ns = [] {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+  };
   std::thread subscriber([&] {
     kafka::KafkaConsumer consumer(client, "couponflow-demo-subscriber", nullptr);
     std::vector<std::pair<TopicPartition, std::optional<Offset>>> assignment;
@@ -232,71 +239,91 @@ int run_demo(const DemoOptions& options) {
     std::string error;
     while (!subscriber_done.load() && !stop.load()) {
       batch.clear();
-      consumer.poll(batch, 10'000, 50);
+      consumer.poll(batch, 10'000, 20);
       const int64_t t = now_ns();
       for (const auto& r : batch) {
         if (r.topic == "coupon-issuance-dlq") continue;
         auto result = coupon::parse_result(r.value.value_or(""), error);
         if (!result || result->request_id.rfind("d-", 0) != 0) continue;
         const auto i = static_cast<size_t>(std::stoll(result->request_id.substr(2)));
-        if (i < seen.size() && !seen[i]) {
-          seen[i] = true;
-          latencies_us.push_back((t - send_time[i].load()) / 1000);
-        }
+        if (i < latency_us.size() && latency_us[i] < 0) latency_us[i] = (t - send_ns[i].load()) / 1000;
       }
       answered += static_cast<int64_t>(batch.size());
     }
   });
 
-  fmt::print("sending {} requests ({} of them resent duplicates, {} undecidable) as fast as the producer goes...\n",
-             total, duplicates, undecidable);
-  const auto start = Clock::now();
-  std::atomic<int64_t> sent{0};
-  std::thread sender([&] {
-    for (const auto& r : load) {
-      if (stop.load()) break;
-      if (r.request_index >= 0) {
-        auto& t = send_time[static_cast<size_t>(r.request_index)];
-        if (t.load() == 0) t.store(now_ns());
+  int64_t expected_answers = 0;
+  // Sends `records` (at `rate` per second, 0: unpaced) and waits for every answer,
+  // printing progress once a second. Returns the seconds from first send to last answer.
+  auto run_phase = [&](const std::vector<PlannedRecord>& records, int64_t rate) {
+    expected_answers += static_cast<int64_t>(records.size());
+    const auto start = Clock::now();
+    std::atomic<int64_t> sent{0};
+    std::thread sender([&] {
+      for (const auto& r : records) {
+        if (stop.load()) break;
+        if (rate > 0) {
+          const auto due = start + std::chrono::nanoseconds(sent.load() * 1'000'000'000 / rate);
+          std::this_thread::sleep_until(due);
+        }
+        if (r.request_index >= 0) {
+          auto& t = send_ns[static_cast<size_t>(r.request_index)];
+          if (t.load() == 0) t.store(now_ns());
+        }
+        producer.send("coupon-issuance", std::nullopt, Message{r.key, r.value, wall_ms(), {}});
+        sent.fetch_add(1, std::memory_order_relaxed);
+        if (rate > 0) producer.poll();
       }
-      producer.send("coupon-issuance", std::nullopt, Message{r.key, r.value, wall_ms(), {}});
-      sent.fetch_add(1, std::memory_order_relaxed);
+    });
+    int64_t last_answered = answered.load();
+    auto last_tick = Clock::now();
+    while (answered.load() < expected_answers && !stop.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (seconds_since(last_tick) < 1.0) continue;
+      const int64_t a = answered.load();
+      fmt::print("[{:5.1f} s] sent {:>7}  answered {:>7}  ({:>7.0f} answers/s)\n", seconds_since(start), sent.load(),
+                 a - (expected_answers - static_cast<int64_t>(records.size())),
+                 static_cast<double>(a - last_answered) / seconds_since(last_tick));
+      last_answered = a;
+      last_tick = Clock::now();
+      for (auto& i : instances) {
+        if (auto status = i->poll()) throw FatalError(fmt::format("instance pid {} exited with {}", i->pid(), *status));
+      }
+      if (seconds_since(start) > 300) throw FatalError("not every request was answered within 300 s");
     }
-  });
-  // Progress, once a second, until every record is answered.
-  int64_t last_answered = 0;
-  auto last_tick = Clock::now();
-  while (answered.load() < total && !stop.load()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (seconds_since(last_tick) < 1.0) continue;
-    const int64_t a = answered.load();
-    fmt::print("[{:5.1f} s] sent {:>7}  answered {:>7}  ({:>7.0f} answers/s)\n", seconds_since(start), sent.load(), a,
-               static_cast<double>(a - last_answered) / seconds_since(last_tick));
-    last_answered = a;
-    last_tick = Clock::now();
-    for (auto& i : instances) {
-      if (auto status = i->poll()) throw FatalError(fmt::format("instance pid {} exited with {}", i->pid(), *status));
+    const double elapsed = seconds_since(start);
+    sender.join();
+    producer.flush(30'000);
+    if (stop.load()) throw FatalError("interrupted");
+    return elapsed;
+  };
+  auto latency_line = [&](int64_t from, int64_t to) {
+    std::vector<int64_t> l;
+    for (auto i = from; i < to; ++i) {
+      if (latency_us[static_cast<size_t>(i)] >= 0) l.push_back(latency_us[static_cast<size_t>(i)]);
     }
-    if (seconds_since(start) > 300) throw FatalError("not every request was answered within 300 s");
-  }
-  const double elapsed = seconds_since(start);
-  sender.join();
+    std::sort(l.begin(), l.end());
+    return fmt::format("p50 {:.1f} ms, p95 {:.1f} ms, p99 {:.1f} ms, max {:.1f} ms ({} requests)",
+                       percentile(l, 0.50) / 1000.0, percentile(l, 0.95) / 1000.0, percentile(l, 0.99) / 1000.0,
+                       l.empty() ? 0.0 : l.back() / 1000.0, l.size());
+  };
+
+  fmt::print("burst: {} records ({} resent duplicates, {} undecidable), as fast as the producer goes\n",
+             burst.size(), duplicates, undecidable);
+  const double burst_seconds = run_phase(burst, 0);
+  fmt::print("steady: {} records at {} requests/s\n", steady.size(), options.steady_rate);
+  run_phase(steady, options.steady_rate);
   subscriber_done = true;
   subscriber.join();
-  producer.flush(30'000);
-  if (stop.load()) throw FatalError("interrupted");
 
-  fmt::print("\nall {} records answered in {:.2f} s\n\n", total, elapsed);
+  fmt::print("\n");
   const auto report = verify_topics(client, coupon::CouponTopics{});
   fmt::print("{}", format_report(report));
-
-  std::sort(latencies_us.begin(), latencies_us.end());
-  fmt::print("\nthroughput: {:.0f} requests/s end to end ({} records sent and answered in {:.2f} s)\n",
-             static_cast<double>(total) / elapsed, total, elapsed);
-  fmt::print("latency, producer send -> result read by a subscriber ({} requests): p50 {:.1f} ms, p95 {:.1f} ms, "
-             "p99 {:.1f} ms, max {:.1f} ms\n",
-             latencies_us.size(), percentile(latencies_us, 0.50) / 1000.0, percentile(latencies_us, 0.95) / 1000.0,
-             percentile(latencies_us, 0.99) / 1000.0, latencies_us.empty() ? 0.0 : latencies_us.back() / 1000.0);
+  fmt::print("\nburst throughput: {:.0f} records/s end to end ({} records sent and answered in {:.2f} s)\n",
+             static_cast<double>(burst.size()) / burst_seconds, burst.size(), burst_seconds);
+  fmt::print("latency, producer send -> result read by a subscriber:\n");
+  fmt::print("  burst (includes waiting behind the backlog): {}\n", latency_line(0, burst_n));
+  fmt::print("  steady at {}/s:                          {}\n", options.steady_rate, latency_line(burst_n, burst_n + steady_n));
   fmt::print("DLQ: {} entries\n", report.dlq_entries);
 
   bool clean = true;

@@ -12,7 +12,9 @@
 namespace couponflow::ops {
 
 struct DemoOptions {
-  int64_t requests = 100'000;
+  int64_t requests = 100'000;  // the burst
+  int64_t steady_rate = 5'000;  // then this many requests per second...
+  int64_t steady_seconds = 4;   // ...for this long
   int instances = 2;
   int partitions = 12;
   int brokers = 3;

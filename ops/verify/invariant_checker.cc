@@ -15,7 +15,8 @@ namespace {
 constexpr size_t kMaxListedPerInvariant = 10;
 }
 
-InvariantChecker::InvariantChecker(int32_t issuance_partitions) : partitions_(issuance_partitions) {}
+InvariantChecker::InvariantChecker(std::string issuance_topic, int32_t issuance_partitions)
+    : issuance_topic_(std::move(issuance_topic)), partitions_(issuance_partitions) {}
 
 void InvariantChecker::add_catalog(const kafka::ReadRecord& record) {
   if (!record.key) return;
@@ -69,7 +70,7 @@ void InvariantChecker::add_dlq(const kafka::ReadRecord& record) {
                                                  record.partition, record.offset)});
     return;
   }
-  if (*topic != "coupon-issuance") return;  // only request records are checked here
+  if (*topic != issuance_topic_) return;  // only request records are checked here
   dlq_[{std::stoi(std::string(*partition)), std::stoll(std::string(*offset))}] = std::string(*reason);
 }
 

@@ -43,7 +43,7 @@ struct VerifyReport {
 /// Role: accumulates records, then checks. Feed each topic in offset order per partition.
 class InvariantChecker {
  public:
-  explicit InvariantChecker(int32_t issuance_partitions);
+  InvariantChecker(std::string issuance_topic, int32_t issuance_partitions);
 
   void add_catalog(const kafka::ReadRecord& record);
   void add_request(const kafka::ReadRecord& record);
@@ -74,6 +74,7 @@ class InvariantChecker {
   };
   using Position = std::pair<int32_t, int64_t>;  // partition, offset
 
+  std::string issuance_topic_;
   int32_t partitions_;
   std::map<Position, Request> requests_;
   std::map<Position, std::vector<Answer>> results_;

@@ -15,7 +15,7 @@ VerifyReport verify_topics(const kafka::ClientProperties& client, const coupon::
   for (const auto& i : info) {
     if (i.topic == topics.issuance) ++partitions;
   }
-  InvariantChecker checker(partitions);
+  InvariantChecker checker(topics.issuance, partitions);
   // Catalog before requests: definitions are looked up by coupon, order per coupon kept.
   for (const auto& r : catalog) checker.add_catalog(r);
   for (const auto& r : requests) checker.add_request(r);

@@ -285,6 +285,14 @@ processor::SourceProgress KafkaConsumer::progress(const TopicPartition& tp, Offs
   return next.value >= high ? processor::SourceProgress::kCaughtUp : processor::SourceProgress::kBehind;
 }
 
+std::optional<Offset> KafkaConsumer::position(const TopicPartition& tp) {
+  auto list = list_of({tp});
+  if (rd_kafka_position(impl_->rk.get(), list.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return std::nullopt;
+  const int64_t offset = list->elems[0].offset;
+  if (offset < 0) return std::nullopt;  // not fetched yet
+  return Offset{offset};
+}
+
 std::map<std::string, int32_t> KafkaConsumer::topic_partitions(int timeout_ms) {
   const rd_kafka_metadata_t* md = nullptr;
   if (auto err = rd_kafka_metadata(impl_->rk.get(), 1, nullptr, &md, timeout_ms)) {

@@ -75,6 +75,9 @@ class KafkaConsumer {
   /// log, judged from the watermark of the last fetch response (no broker call).
   processor::SourceProgress progress(const TopicPartition& tp, Offset next);
 
+  /// The next offset this consumer will fetch for an assigned partition, once known.
+  std::optional<Offset> position(const TopicPartition& tp);
+
   /// Partition counts of every topic in the cluster (does not create topics).
   std::map<std::string, int32_t> topic_partitions(int timeout_ms);
 

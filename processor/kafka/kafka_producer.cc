@@ -49,6 +49,12 @@ struct KafkaProducer::Impl {
 KafkaProducer::KafkaProducer(const ClientProperties& overrides) : impl_(std::make_unique<Impl>()) {
   ClientProperties props{
       {"enable.idempotence", "true"},
+      // A changelog must be an in-order prefix of its task's writes: a batch that fails
+      // while later ones succeed (a gap) stops the producer instead of going unnoticed,
+      // and nothing times out (the gapless guarantee does not cover timeouts): during
+      // a broker outage records wait, they are never dropped.
+      {"enable.gapless.guarantee", "true"},
+      {"message.timeout.ms", "0"},
       {"acks", "all"},
       {"linger.ms", "5"},
       {"batch.num.messages", "10000"},

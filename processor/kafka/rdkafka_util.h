@@ -33,6 +33,11 @@ inline void forward_log(const rd_kafka_t* rk, int level, const char* facility, c
   // librdkafka warns on every metadata request; we never ask for a topic that does
   // not exist (startup checks the full topic list), so the warning says nothing.
   if (std::string_view(facility) == "AUTOCREATE") return;
+  // We set this flag on purpose (see KafkaProducer); the notice repeats per client.
+  if (std::string_view(facility) == "CONFWARN" &&
+      std::string_view(message).find("enable.gapless.guarantee is experimental") != std::string_view::npos) {
+    return;
+  }
   const log::Level l = level <= 3 ? log::Level::kError : level == 4 ? log::Level::kWarn
                        : level <= 6 ? log::Level::kInfo : log::Level::kDebug;
   if (log::enabled(l)) log::write(l, fmt::format("librdkafka {} {}: {}", rd_kafka_name(rk), facility, message));

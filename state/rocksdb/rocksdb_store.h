@@ -9,10 +9,10 @@
 namespace couponflow::state {
 
 struct RocksDbBudget {
-  /// Block cache shared by every store of the process.
-  size_t block_cache_bytes = 64u << 20;
-  /// Memtable memory shared by every store of the process (RocksDB WriteBufferManager).
-  size_t write_buffer_bytes = 128u << 20;
+  /// Memory for every store of the process: block cache and memtables together.
+  size_t block_cache_bytes = 256u << 20;
+  /// The part of it memtables may use (RocksDB WriteBufferManager, charged to the cache).
+  size_t write_buffer_bytes = 64u << 20;
 };
 
 /// Opens one RocksDB per task store, with column families "default" (primary data),

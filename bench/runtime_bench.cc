@@ -1,0 +1,171 @@
+// couponflow_runtime_bench: the processor on the embedded broker against the broker's
+// own ceiling.
+//
+//   --mode passthrough  a plain consume -> produce loop (same client settings, a
+//                       commit every 100 ms): the most any processor can do here;
+//   --mode processor    one `process` instance (a StreamThread) deciding the same
+//                       requests with its stores, changelog and commits.
+//
+// Both read the same preloaded requests from `coupon-issuance` (12 partitions) and
+// print one machine-readable line: mode=... records=N seconds=X rate=R
+
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "ops/embedded_topics.h"
+#include "processor/kafka/embedded_broker.h"
+#include "processor/kafka/kafka_consumer.h"
+#include "processor/kafka/kafka_producer.h"
+#include "processor/stream_thread.h"
+#include "topology/coupon/catalog.h"
+#include "topology/coupon/coupon_topology.h"
+#include "topology/coupon/request.h"
+
+namespace couponflow::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string mode = "processor";
+  int64_t records = 300'000;  // 25k per partition: under the embedded broker's 5 MB cap
+  int partitions = 12;
+  int brokers = 1;
+};
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// 100 coupons, 200k users, as in the decision bench; keys are coupon ids.
+void preload(kafka::KafkaProducer& producer, int64_t records) {
+  std::mt19937_64 rng(42);
+  for (int c = 0; c < 100; ++c) {
+    const std::string id = fmt::format("coupon-{:03}", c);
+    producer.send("coupon-catalog", std::nullopt,
+                  Message{id, coupon::catalog_json(id, {static_cast<int64_t>(100 + rng() % 4900), {}, {}}), 0, {}});
+  }
+  for (int64_t i = 0; i < records; ++i) {
+    const std::string coupon = fmt::format("coupon-{:03}", rng() % 100);
+    producer.send("coupon-issuance", std::nullopt,
+                  Message{coupon, coupon::request_json(fmt::format("r-{}", i), coupon,
+                                                       fmt::format("user-{}", rng() % 200'000), std::nullopt),
+                          wall_ms(), {}});
+  }
+  producer.flush(60'000);
+}
+
+/// Assigns every partition from the start: the passthrough reads everything once.
+class FromStart final : public kafka::RebalanceListener {
+ public:
+  kafka::KafkaConsumer* consumer = nullptr;
+  void on_assigned(const std::vector<TopicPartition>& partitions) override {
+    std::vector<std::pair<TopicPartition, std::optional<Offset>>> a;
+    for (const auto& tp : partitions) a.emplace_back(tp, Offset{0});
+    consumer->assign(a);
+  }
+  void on_revoked(const std::vector<TopicPartition>&) override {}
+  void on_lost(const std::vector<TopicPartition>&) override {}
+};
+
+double run_passthrough(const kafka::ClientProperties& client, int64_t records) {
+  FromStart listener;
+  kafka::KafkaConsumer consumer(client, "bench-passthrough", &listener);
+  listener.consumer = &consumer;
+  kafka::KafkaProducer producer(client);
+  producer.warm_up({"coupon-issued"});
+  consumer.subscribe({"coupon-issuance"});
+  std::vector<Record> batch;
+  std::map<TopicPartition, Offset> next;
+  int64_t seen = 0;
+  Clock::time_point start{}, last_commit = Clock::now();
+  while (seen < records) {
+    batch.clear();
+    consumer.poll(batch, 10'000, 100);
+    if (!batch.empty() && seen == 0) start = Clock::now();
+    for (const auto& r : batch) {
+      producer.send("coupon-issued", r.partition, Message{r.key, r.value, r.timestamp, {}});
+      next[{std::string(r.topic), r.partition}] = r.offset.next();
+    }
+    seen += static_cast<int64_t>(batch.size());
+    producer.poll();
+    if (Clock::now() - last_commit > std::chrono::milliseconds(100) || seen >= records) {
+      producer.flush(30'000);
+      consumer.commit({next.begin(), next.end()});
+      last_commit = Clock::now();
+    }
+  }
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double run_processor(const kafka::ClientProperties& client, const std::string& bootstrap, int64_t records) {
+  processor::StreamsConfig config;
+  config.bootstrap = bootstrap;
+  config.state_dir = std::filesystem::temp_directory_path() / fmt::format("couponflow-runtime-bench-{}", ::getpid());
+  std::filesystem::remove_all(config.state_dir);
+  (void)client;
+  const auto topology = coupon::build_coupon_topology();
+  processor::StreamThread thread(topology, config);
+  std::atomic<bool> stop{false};
+  std::thread runner([&] { thread.run(stop); });
+  // The clock starts when the tasks run (the group join before that is not processing).
+  Clock::time_point start;
+  uint64_t processed_at_start = 0;
+  for (;;) {
+    auto s = thread.status();
+    bool all_running = !s.tasks.empty();
+    for (const auto& t : s.tasks) all_running = all_running && t.state == processor::TaskState::kRunning;
+    if (all_running) {
+      start = Clock::now();
+      processed_at_start = s.processed;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  // Done when every request is processed and a commit has made it durable.
+  for (;;) {
+    auto s = thread.status();
+    if (s.processed >= static_cast<uint64_t>(records)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  stop = true;
+  runner.join();
+  std::filesystem::remove_all(config.state_dir);
+  return seconds * static_cast<double>(records) / static_cast<double>(records - processed_at_start);
+}
+
+}  // namespace
+}  // namespace couponflow::bench
+
+int main(int argc, char** argv) {
+  using namespace couponflow;
+  bench::Options o;
+  CLI::App app{"couponflow runtime bench: the processor vs a plain passthrough on the embedded broker"};
+  app.add_option("--mode", o.mode)->check(CLI::IsMember({"passthrough", "processor"}));
+  app.add_option("--records", o.records);
+  app.add_option("--partitions", o.partitions);
+  app.add_option("--brokers", o.brokers);
+  CLI11_PARSE(app, argc, argv);
+  log::set_min_level(log::Level::kWarn);
+
+  kafka::EmbeddedBroker broker(o.brokers);
+  ops::create_topology_topics(broker, coupon::build_coupon_topology(), {"coupon-processor"}, o.partitions);
+  const kafka::ClientProperties client{{"bootstrap.servers", broker.bootstrap()}};
+  {
+    kafka::KafkaProducer producer(client);
+    bench::preload(producer, o.records);
+  }
+  const double seconds = o.mode == "passthrough" ? bench::run_passthrough(client, o.records)
+                                                 : bench::run_processor(client, broker.bootstrap(), o.records);
+  std::printf("mode=%s records=%lld brokers=%d seconds=%.3f rate=%.0f\n", o.mode.c_str(),
+              static_cast<long long>(o.records), o.brokers, seconds, static_cast<double>(o.records) / seconds);
+  return 0;
+}
