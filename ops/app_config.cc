@@ -70,6 +70,18 @@ void apply_setting(AppConfig& config, const std::string& key, const std::string&
     s.max_task_idle_ms = to_int(key, value, 0);
   } else if (key == "buffered.records.per.partition") {
     s.max_buffered_records = static_cast<size_t>(to_int(key, value, 1));
+  } else if (key == "log.level") {
+    if (value == "debug") {
+      config.log_level = log::Level::kDebug;
+    } else if (value == "info") {
+      config.log_level = log::Level::kInfo;
+    } else if (value == "warn") {
+      config.log_level = log::Level::kWarn;
+    } else if (value == "error") {
+      config.log_level = log::Level::kError;
+    } else {
+      throw std::invalid_argument("log.level must be debug, info, warn or error");
+    }
   } else if (key == "coupon.max.request.bytes") {
     config.coupon.max_request_bytes = static_cast<size_t>(to_int(key, value, 1));
   } else if (key == "coupon.topic.issuance") {

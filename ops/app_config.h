@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/log.h"
 #include "processor/streams_config.h"
 #include "topology/coupon/coupon_topology.h"
 
@@ -17,6 +18,7 @@ namespace couponflow::ops {
 struct AppConfig {
   processor::StreamsConfig streams;
   coupon::CouponOptions coupon;
+  log::Level log_level = log::Level::kInfo;
 };
 
 /// Reads "key=value" lines ('#' comments, blank lines ignored). Throws

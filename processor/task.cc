@@ -202,7 +202,6 @@ void Task::add_record(size_t source_index, Record record) {
 size_t Task::process(size_t max_records, const std::function<SourceProgress(size_t)>& progress) {
   size_t processed = 0;
   while (processed < max_records) {
-    bool enforce = false;
     auto choice = group_.next(progress, false);
     if (choice.kind == PartitionGroup::Choice::Kind::kEmpty) {
       waiting_since_.reset();
@@ -212,7 +211,6 @@ size_t Task::process(size_t max_records, const std::function<SourceProgress(size
       const EpochMillis now = env_.clock->now_ms();
       if (!waiting_since_) waiting_since_ = now;
       if (now - *waiting_since_ < env_.max_idle_ms) break;
-      enforce = true;
       choice = group_.next(progress, true);
       if (stats_.enforced_processing++ == 0) {
         log::warn("task {}: a source is not caught up after {} ms; processing without it",
@@ -221,7 +219,6 @@ size_t Task::process(size_t max_records, const std::function<SourceProgress(size
     } else {
       waiting_since_.reset();
     }
-    (void)enforce;
     Record record = group_.pop(choice.source);
     process_source(choice.source, record);
     next_offsets_[choice.source] = record.offset.next();

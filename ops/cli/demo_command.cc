@@ -20,6 +20,7 @@ Run add_demo_command(CLI::App& root) {
   cmd->add_option("--partitions", o->partitions, "partitions per topic (default 12)")->check(CLI::Range(1, 64));
   cmd->add_option("--brokers", o->brokers, "embedded brokers (default 3)")->check(CLI::Range(1, 5));
   cmd->add_option("--seed", o->seed, "random seed of the load");
+  cmd->add_option("-X", o->process_settings, "key=value passed to every processor instance (repeatable)");
   cmd->add_option("--dir", o->work_dir, "keep logs and state here (default: a temporary directory)");
   return [o] { return ops::run_demo(*o); };
 }

@@ -51,6 +51,7 @@ Run add_process_command(CLI::App& root) {
     if (!o->instance_id.empty()) config.streams.instance_id = o->instance_id;
     if (!o->guarantee.empty()) ops::apply_setting(config, "processing.guarantee", o->guarantee);
 
+    log::set_min_level(config.log_level);
     log::set_instance(config.streams.instance_id.empty() ? config.streams.application_id
                                                          : config.streams.instance_id);
     const auto& stop = ops::install_stop_signals();

@@ -198,12 +198,15 @@ int run_demo(const DemoOptions& options) {
   const std::string self = self_executable();
   for (int i = 1; i <= options.instances; ++i) {
     logs.push_back(dir / fmt::format("instance-{}.log", i));
-    instances.push_back(std::make_unique<ChildProcess>(
-        std::vector<std::string>{self, "process", "--bootstrap", broker.bootstrap(), "--state-dir",
-                                 (dir / fmt::format("state-{}", i)).string(), "--instance-id",
-                                 fmt::format("demo-{}", i), "-X", "consumer.session.timeout.ms=3000", "-X",
-                                 "consumer.heartbeat.interval.ms=500"},
-        logs.back()));
+    std::vector<std::string> argv{self, "process", "--bootstrap", broker.bootstrap(), "--state-dir",
+                                  (dir / fmt::format("state-{}", i)).string(), "--instance-id",
+                                  fmt::format("demo-{}", i), "-X", "consumer.session.timeout.ms=3000", "-X",
+                                  "consumer.heartbeat.interval.ms=500"};
+    for (const auto& setting : options.process_settings) {
+      argv.push_back("-X");
+      argv.push_back(setting);
+    }
+    instances.push_back(std::make_unique<ChildProcess>(argv, logs.back()));
     fmt::print("instance demo-{}: pid {}, log {}\n", i, instances.back()->pid(), logs.back().string());
   }
   fmt::print("waiting for the processor group to settle (the embedded broker rebalances in steps of ~2 s)...\n");

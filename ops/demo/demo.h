@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 namespace couponflow::ops {
 
@@ -20,6 +22,7 @@ struct DemoOptions {
   int brokers = 3;
   uint32_t seed = 7;
   std::filesystem::path work_dir;  // empty: a fresh directory under /tmp, removed at the end
+  std::vector<std::string> process_settings;  // key=value, passed to every instance as -X
 };
 
 /// Runs the demo; returns the process exit code (0 iff verify passed and every

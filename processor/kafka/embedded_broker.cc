@@ -3,8 +3,56 @@
 #include "processor/kafka/rdkafka_util.h"  // rdkafka.h must come before rdkafka_mock.h
 
 #include <librdkafka/rdkafka_mock.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <set>
+#include <sstream>
+
+#include "common/log.h"
 
 namespace couponflow::kafka {
+
+namespace {
+
+/// The mock cluster leaves Nagle's algorithm on for the connections it accepts, so a
+/// response written in pieces waits for the client's delayed ACK: every produce
+/// acknowledgement and fetch took ~40 ms (measured: a flush of 50 records, 44 ms; with
+/// TCP_NODELAY, 0.5 ms). Linux copies TCP_NODELAY from a listening socket to the
+/// sockets it accepts, so setting it on the brokers' listeners (found among this
+/// process's descriptors by their port) fixes every connection.
+void disable_nagle_on_listeners(const std::string& bootstrap) {
+  std::set<uint16_t> ports;
+  std::stringstream list(bootstrap);
+  for (std::string host_port; std::getline(list, host_port, ',');) {
+    ports.insert(static_cast<uint16_t>(std::stoi(host_port.substr(host_port.rfind(':') + 1))));
+  }
+  size_t fixed = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    const int fd = std::stoi(entry.path().filename().string());
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) continue;
+    sockaddr_in addr{};
+    len = sizeof addr;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0 || addr.sin_family != AF_INET) continue;
+    if (!ports.contains(ntohs(addr.sin_port))) continue;
+    const int one = 1;
+    if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0) ++fixed;
+  }
+  if (fixed != ports.size()) {
+    log::warn("embedded broker: TCP_NODELAY set on {} of {} listeners; expect ~40 ms acknowledgements", fixed,
+              ports.size());
+  }
+}
+
+}  // namespace
 
 struct EmbeddedBroker::Impl {
   detail::Handle owner;  // the mock cluster lives inside a client handle
@@ -18,6 +66,7 @@ EmbeddedBroker::EmbeddedBroker(int brokers) : impl_(std::make_unique<Impl>()), b
   impl_->cluster = rd_kafka_mock_cluster_new(impl_->owner.get(), brokers);
   if (impl_->cluster == nullptr) throw FatalError("cannot start the embedded broker");
   bootstrap_ = rd_kafka_mock_cluster_bootstraps(impl_->cluster);
+  disable_nagle_on_listeners(bootstrap_);
 }
 
 EmbeddedBroker::~EmbeddedBroker() {

@@ -90,6 +90,8 @@ KafkaConsumer::KafkaConsumer(const ClientProperties& overrides, const std::strin
       {"fetch.wait.max.ms", "5"},
       {"queued.min.messages", "1000000"},
       {"enable.partition.eof", "false"},
+      // Small requests must not wait for a delayed ACK (as the Java client does).
+      {"socket.nagle.disable", "true"},
   };
   if (!group_id.empty()) props.set("group.id", group_id);
   if (impl_->group_member) {

@@ -62,6 +62,8 @@ KafkaProducer::KafkaProducer(const ClientProperties& overrides) : impl_(std::mak
       {"queue.buffering.max.kbytes", "1048576"},
       {"partitioner", "murmur2_random"},
       {"allow.auto.create.topics", "false"},
+      // Small requests must not wait for a delayed ACK (as the Java client does).
+      {"socket.nagle.disable", "true"},
   };
   props.merge(overrides);
   rd_kafka_conf_t* conf = detail::make_conf(props);
