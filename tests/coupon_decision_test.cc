@@ -65,6 +65,8 @@ TEST_CASE("requests parse with free field order, unknown fields and optional ids
   REQUIRE_FALSE(parser.parse(R"({"requestId":null,"couponId":"c","userId":"u"})", r));
   CHECK(r.request_id.empty());
   CHECK_FALSE(r.requested_at);
+  REQUIRE_FALSE(parser.parse(R"(  {"couponId":"c","userId":"u}{[","note":"]\"}"}  )", r));
+  CHECK(r.user_id == "u}{[");  // brackets inside strings are not structure
   REQUIRE_FALSE(parser.parse(R"({"requestId":"","couponId":"c\u00e9","userId":"u\"q"})", r));
   CHECK(r.request_id.empty());
   CHECK(r.coupon_id == "c\xc3\xa9");

@@ -3,7 +3,7 @@
 #include <simdjson.h>
 
 #include <cstring>
-#include <vector>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -51,17 +51,26 @@ simdjson::error_code validate(simdjson::ondemand::value value) {
   return simdjson::INCORRECT_TYPE;
 }
 
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
 /// True if `json` is one object and nothing after it but whitespace. On-demand parsing
-/// stops at the object's end and would not notice trailing content; this scan finds
-/// where the top-level object closes (syntax is left to simdjson).
+/// stops at the object's end and would not notice trailing content; this finds where
+/// the top-level object closes (syntax itself is left to simdjson).
 bool single_object(std::string_view json) {
-  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
-  size_t i = 0;
-  while (i < json.size() && is_space(json[i])) ++i;
-  if (i == json.size() || json[i] != '{') return false;
+  size_t begin = 0, end = json.size();
+  while (begin < end && is_space(json[begin])) ++begin;
+  while (end > begin && is_space(json[end - 1])) --end;
+  if (end - begin < 2 || json[begin] != '{' || json[end - 1] != '}') return false;
+  // Fast path, the common case: no bracket between the outer braces, so they are the
+  // only structure there is (memchr is vectorised).
+  const std::string_view inner = json.substr(begin + 1, end - begin - 2);
+  bool flat = true;
+  for (const char c : {'{', '}', '[', ']'}) flat = flat && std::memchr(inner.data(), c, inner.size()) == nullptr;
+  if (flat) return true;
+  // Otherwise find the brace that closes the first one, skipping strings.
   int depth = 0;
   bool in_string = false, escaped = false;
-  for (; i < json.size(); ++i) {
+  for (size_t i = begin; i < end; ++i) {
     const char c = json[i];
     if (in_string) {
       if (escaped) {
@@ -76,14 +85,10 @@ bool single_object(std::string_view json) {
     } else if (c == '{' || c == '[') {
       ++depth;
     } else if (c == '}' || c == ']') {
-      if (--depth == 0) break;
+      if (--depth == 0) return i == end - 1;
     }
   }
-  if (i == json.size()) return false;  // never closed
-  for (++i; i < json.size(); ++i) {
-    if (!is_space(json[i])) return false;
-  }
-  return true;
+  return false;  // never closed
 }
 
 std::string describe(simdjson::error_code err) {
@@ -110,6 +115,7 @@ std::optional<JsonError> JsonObjectReader::read(std::string_view json, std::span
     f.text.clear();
     f.number = 0;
   }
+  if (fields.size() > 64) throw std::invalid_argument("JsonObjectReader reads at most 64 fields");
   if (!single_object(json)) return malformed("not a single JSON object");
   // Kafka payloads carry no padding; simdjson reads up to SIMDJSON_PADDING bytes past
   // the end, so the value is copied into a buffer that has it.
@@ -124,7 +130,7 @@ std::optional<JsonError> JsonObjectReader::read(std::string_view json, std::span
   simdjson::ondemand::object object;
   if (auto err = doc.get_object().get(object)) return malformed(describe(err));
 
-  std::vector<bool> seen(fields.size(), false);
+  uint64_t seen = 0;  // bit i: fields[i] was given (at most 64 known fields)
   for (auto field_result : object) {
     simdjson::ondemand::field field;
     if (auto err = std::move(field_result).get(field)) return malformed(describe(err));
@@ -141,8 +147,8 @@ std::optional<JsonError> JsonObjectReader::read(std::string_view json, std::span
       continue;
     }
     JsonField& f = fields[index];
-    if (seen[index]) return malformed(fmt::format("field \"{}\" appears twice", f.name));
-    seen[index] = true;
+    if (seen & (uint64_t{1} << index)) return malformed(fmt::format("field \"{}\" appears twice", f.name));
+    seen |= uint64_t{1} << index;
     json_type type;
     if (auto err = value.type().get(type)) return malformed(describe(err));
     if (type == json_type::null) {
@@ -183,21 +189,24 @@ std::optional<JsonError> JsonObjectReader::read(std::string_view json, std::span
 
 void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
-  for (const char c : s) {
+  // Ids rarely need escaping: copy runs of plain characters in one append.
+  size_t run = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    const bool plain = c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20;
+    if (plain) continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(c));
-        } else {
-          out.push_back(c);
-        }
+      default: fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(c)); break;
     }
   }
+  out.append(s.data() + run, s.size() - run);
   out.push_back('"');
 }
 

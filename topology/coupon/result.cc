@@ -1,6 +1,7 @@
 #include "topology/coupon/result.h"
 
 #include <array>
+#include <charconv>
 
 #include <fmt/format.h>
 
@@ -8,6 +9,15 @@
 
 namespace couponflow::coupon {
 
+namespace {
+void append_int(std::string& out, int64_t n) {
+  char digits[24];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
+  out.append(digits, end);
+}
+}  // namespace
+
+// Written by hand, not with fmt: this runs once per decision on the hot path.
 void write_result_json(std::string& out, const ResultView& r) {
   out.clear();
   out += "{\"requestId\":";
@@ -16,15 +26,25 @@ void write_result_json(std::string& out, const ResultView& r) {
   append_json_string(out, r.coupon_id);
   out += ",\"userId\":";
   append_json_string(out, r.user_id);
-  auto it = std::back_inserter(out);
   if (r.accepted) {
-    fmt::format_to(it, ",\"status\":\"ACCEPTED\",\"issueNo\":{}", r.issue_no);
+    out += ",\"status\":\"ACCEPTED\",\"issueNo\":";
+    append_int(out, r.issue_no);
   } else {
-    fmt::format_to(it, ",\"status\":\"REJECTED\",\"reason\":\"{}\"", r.reason);
+    out += ",\"status\":\"REJECTED\",\"reason\":\"";
+    out += r.reason;
+    out += '"';
   }
-  if (r.requested_at) fmt::format_to(it, ",\"requestedAt\":{}", *r.requested_at);
-  fmt::format_to(it, ",\"decidedAt\":{},\"partition\":{},\"offset\":{}}}", r.decided_at,
-                 r.partition, r.offset);
+  if (r.requested_at) {
+    out += ",\"requestedAt\":";
+    append_int(out, *r.requested_at);
+  }
+  out += ",\"decidedAt\":";
+  append_int(out, r.decided_at);
+  out += ",\"partition\":";
+  append_int(out, r.partition);
+  out += ",\"offset\":";
+  append_int(out, r.offset);
+  out += '}';
 }
 
 void write_result_json(std::string& out, const CouponResult& r) {
