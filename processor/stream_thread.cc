@@ -68,16 +68,16 @@ StreamThread::StreamThread(const topology::Topology& topology, StreamsConfig con
 }
 
 StreamThread::~StreamThread() {
-  if (main_ == nullptr || stopping_) return;
-  // run() ended with an exception: nothing processed since the last commit may be
-  // committed now. Close the tasks without committing (their changelog restores what
-  // their stores did not checkpoint), then the clients, whose close would otherwise
-  // call back into tasks already gone.
+  // After a clean shutdown there is nothing left to do here. If run() ended with an
+  // exception, nothing processed since the last commit may be committed now: close the
+  // tasks without committing (their changelog restores what their stores did not
+  // checkpoint), then the clients, whose close would otherwise call back into tasks
+  // already destroyed.
   abandoned_ = true;
   try {
     while (!tasks_.empty()) close_task(Partition{tasks_.begin()->first}, false);
-    main_->close();
-    side_->close();
+    if (main_) main_->close();
+    if (side_) side_->close();
   } catch (const std::exception& e) {
     log::warn("closing after a failure: {}", e.what());
   }
