@@ -1,6 +1,8 @@
 // couponflow broker: the embedded Kafka-protocol cluster for development, demos and tests.
 
 #include <fstream>
+#include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "common/log.h"
@@ -12,12 +14,48 @@
 
 namespace couponflow::cli {
 
+namespace {
+
+/// One fault-injection command (see --control). Returns the reply line.
+std::string apply_control(kafka::EmbeddedBroker& broker, const std::string& line) {
+  std::istringstream in(line);
+  std::string verb;
+  in >> verb;
+  try {
+    if (verb == "down" || verb == "up") {
+      int id = 0;
+      if (!(in >> id)) return "error: usage: " + verb + " BROKER_ID";
+      verb == "down" ? broker.set_broker_down(id) : broker.set_broker_up(id);
+    } else if (verb == "rtt") {
+      int id = 0, ms = 0;
+      if (!(in >> id >> ms)) return "error: usage: rtt BROKER_ID MS";
+      broker.set_broker_rtt(id, ms);
+    } else if (verb == "errors") {
+      std::string api;
+      std::vector<std::string> errors;
+      in >> api;
+      for (std::string e; in >> e;) errors.push_back(e);
+      if (api.empty() || errors.empty()) return "error: usage: errors API ERROR [ERROR...]";
+      broker.push_request_errors(api, errors);
+    } else {
+      return "error: unknown command '" + verb + "'";
+    }
+  } catch (const std::exception& e) {
+    return std::string("error: ") + e.what();
+  }
+  log::info("fault injected: {}", line);
+  return "ok";
+}
+
+}  // namespace
+
 Run add_broker_command(CLI::App& root) {
   struct Options {
     int brokers = 1;
     int partitions = 12;
     std::string bootstrap_file;
     std::vector<std::string> application_ids{"coupon-processor"};
+    bool control = false;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = root.add_subcommand(
@@ -30,6 +68,10 @@ Run add_broker_command(CLI::App& root) {
   cmd->add_option("--bootstrap-file", o->bootstrap_file, "also write the bootstrap list to this file");
   cmd->add_option("--application-id", o->application_ids,
                   "create the changelog topics of these application ids (default coupon-processor)");
+  cmd->add_flag("--control", o->control,
+                "read fault-injection commands from stdin, one per line: 'down ID', 'up ID', "
+                "'rtt ID MS', 'errors API ERROR [ERROR...]' (e.g. 'errors Produce REQUEST_TIMED_OUT'); "
+                "each is answered 'ok' or 'error: ...' on stdout");
   return [o] {
     const auto& stop = ops::install_stop_signals();
     log::set_instance("broker");
@@ -45,6 +87,16 @@ Run add_broker_command(CLI::App& root) {
     std::fflush(stdout);
     log::info("embedded broker up: {} broker(s) at {}; topics ({} partitions each): {}", o->brokers,
               broker.bootstrap(), o->partitions, fmt::join(topics, ", "));
+    std::thread control;
+    if (o->control) {
+      control = std::thread([&broker] {
+        for (std::string line; std::getline(std::cin, line);) {
+          std::printf("%s\n", apply_control(broker, line).c_str());
+          std::fflush(stdout);
+        }
+      });
+      control.detach();  // blocked in a read of stdin; ends with the process
+    }
     while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     log::info("embedded broker stopping");
     return 0;

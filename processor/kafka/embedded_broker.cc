@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <map>
+#include <stdexcept>
 #include <set>
 #include <sstream>
 
@@ -84,6 +86,38 @@ void EmbeddedBroker::set_broker_down(int id) {
   if (auto err = rd_kafka_mock_broker_set_down(impl_->cluster, id)) {
     throw FatalError("broker down: " + detail::error_text(err));
   }
+}
+
+void EmbeddedBroker::set_broker_rtt(int id, int rtt_ms) {
+  if (auto err = rd_kafka_mock_broker_set_rtt(impl_->cluster, id, rtt_ms)) {
+    throw FatalError("broker rtt: " + detail::error_text(err));
+  }
+}
+
+void EmbeddedBroker::push_request_errors(const std::string& api, const std::vector<std::string>& errors) {
+  // Kafka protocol API keys of the requests our clients send.
+  static const std::map<std::string, int16_t> kApiKeys{
+      {"Produce", 0},         {"Fetch", 1},        {"ListOffsets", 2},     {"Metadata", 3},
+      {"OffsetCommit", 8},    {"OffsetFetch", 9},  {"FindCoordinator", 10}, {"JoinGroup", 11},
+      {"Heartbeat", 12},      {"LeaveGroup", 13},  {"SyncGroup", 14},       {"InitProducerId", 22},
+      {"AddPartitionsToTxn", 24}, {"AddOffsetsToTxn", 25}, {"EndTxn", 26}, {"TxnOffsetCommit", 28}};
+  auto key = kApiKeys.find(api);
+  if (key == kApiKeys.end()) throw std::invalid_argument("unknown protocol API '" + api + "'");
+  const rd_kafka_err_desc* descs = nullptr;
+  size_t count = 0;
+  rd_kafka_get_err_descs(&descs, &count);
+  std::vector<rd_kafka_resp_err_t> codes;
+  for (const auto& name : errors) {
+    bool found = false;
+    for (size_t i = 0; i < count && !found; ++i) {
+      if (descs[i].name != nullptr && name == descs[i].name) {
+        codes.push_back(descs[i].code);
+        found = true;
+      }
+    }
+    if (!found) throw std::invalid_argument("unknown Kafka error '" + name + "'");
+  }
+  rd_kafka_mock_push_request_errors_array(impl_->cluster, key->second, codes.size(), codes.data());
 }
 
 void EmbeddedBroker::set_broker_up(int id) {

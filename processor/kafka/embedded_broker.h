@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace couponflow::kafka {
 
@@ -23,9 +24,17 @@ class EmbeddedBroker {
   const std::string& bootstrap() const { return bootstrap_; }
   void create_topic(const std::string& topic, int partitions, int replication_factor = 1);
 
-  /// Fault injection: take broker `id` (1-based) down or bring it back up.
+  // --- fault injection (for tests, drills and `couponflow broker --control`) --------
+  /// Takes broker `id` (1-based) down (its connections drop, it accepts none) or up.
   void set_broker_down(int id);
   void set_broker_up(int id);
+  /// Delays every response of broker `id` by `rtt_ms`.
+  void set_broker_rtt(int id, int rtt_ms);
+  /// The next `errors.size()` requests of protocol API `api` (e.g. "Produce",
+  /// "OffsetCommit", "EndTxn") fail with these errors, by name (e.g.
+  /// "NOT_LEADER_FOR_PARTITION", "REQUEST_TIMED_OUT"; "_TRANSPORT" disconnects).
+  /// Throws std::invalid_argument for an unknown API or error name.
+  void push_request_errors(const std::string& api, const std::vector<std::string>& errors);
   int broker_count() const { return brokers_; }
 
  private:

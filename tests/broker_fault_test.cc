@@ -1,0 +1,56 @@
+// Broker faults mid-load: the processor retries, never skips, and ends exactly right.
+
+#include <doctest/doctest.h>
+
+#include "tests/support/embedded_cluster.h"
+
+using namespace couponflow;
+using namespace couponflow::testing;
+
+TEST_CASE("a broker outage of several seconds mid-load ends with verify green and the processor running") {
+  EmbeddedCluster cluster(4);
+  TempDir state;
+  cluster.define("a", 300);
+  cluster.define("b", 5000);
+  auto instance = cluster.start(state.path(), "p1");
+  EmbeddedCluster::wait_until_running({instance.get()}, 4);
+  for (int i = 0; i < 2000; ++i) cluster.request(fmt::format("r{}", i), i % 3 ? "b" : "a", fmt::format("u{}", i % 1500));
+  cluster.flush();
+
+  cluster.broker().set_broker_down(1);  // the only broker: nothing is reachable
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  CHECK_FALSE(instance->done());
+  cluster.broker().set_broker_up(1);
+
+  for (int i = 2000; i < 3000; ++i) cluster.request(fmt::format("r{}", i), i % 3 ? "b" : "a", fmt::format("u{}", i % 1500));
+  cluster.flush();
+  cluster.wait_for_answers(3000, std::chrono::seconds(90));
+  CHECK_FALSE(instance->done());
+  auto report = cluster.verify();
+  CHECK_MESSAGE(report.ok(), ops::format_report(report));
+  CHECK(report.coupons.at("a").accepted == 300);
+}
+
+TEST_CASE("injected request errors on produce, fetch and offset commit are retried, nothing is skipped") {
+  EmbeddedCluster cluster(3);
+  TempDir state;
+  cluster.define("c", 1000);
+  auto instance = cluster.start(state.path(), "p1");
+  EmbeddedCluster::wait_until_running({instance.get()}, 3);
+  for (int round = 0; round < 4; ++round) {
+    cluster.broker().push_request_errors("Produce", {"NOT_LEADER_FOR_PARTITION", "REQUEST_TIMED_OUT", "_TRANSPORT"});
+    cluster.broker().push_request_errors("Fetch", {"NOT_LEADER_FOR_PARTITION", "_TRANSPORT"});
+    cluster.broker().push_request_errors("OffsetCommit", {"REQUEST_TIMED_OUT", "COORDINATOR_NOT_AVAILABLE"});
+    for (int i = 0; i < 500; ++i) {
+      const int n = round * 500 + i;
+      cluster.request(fmt::format("r{}", n), "c", fmt::format("u{}", n % 1800));
+    }
+    cluster.flush();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  cluster.wait_for_answers(2000, std::chrono::seconds(90));
+  CHECK_FALSE(instance->done());
+  auto report = cluster.verify();
+  CHECK_MESSAGE(report.ok(), ops::format_report(report));
+  CHECK(report.coupons.at("c").accepted == 1000);
+}
