@@ -37,7 +37,9 @@ auto with_retries(const char* what, Fn&& fn) {
 
 struct StreamThread::TaskSlot {
   std::unique_ptr<Task> task;
+  uint64_t created_epoch = 0;  // the main consumer's rebalance_count() at creation
   std::vector<Offset> start_offsets;  // per source
+  std::vector<Offset> fetched;        // per source: next offset the task expects
   struct Restore {
     size_t store;
     TopicPartition changelog;
@@ -202,7 +204,7 @@ void StreamThread::step() {
 
   batch_.clear();
   more_records_ = main_->poll(batch_, kPollBatch, 0) == kPollBatch;
-  route_main(batch_);
+  route_main(batch_, main_->last_batch_epoch());
   batch_.clear();
   const size_t side_records = side_->poll(batch_, kPollBatch, 0);
   more_records_ = more_records_ || side_records == kPollBatch;
@@ -223,12 +225,28 @@ void StreamThread::step() {
   producer_->poll();
 }
 
-void StreamThread::route_main(std::vector<Record>& records) {
+void StreamThread::route_main(std::vector<Record>& records, uint64_t epoch) {
   for (auto& r : records) {
     auto it = tasks_.find(r.partition.value);
-    if (it == tasks_.end() || it->second->task->state() == TaskState::kClosed) continue;
-    it->second->task->add_record(primary_source_, std::move(r));
+    if (it == tasks_.end()) continue;  // no longer ours
+    // Fetched for a task that has since been closed and opened again: the new task
+    // reads from its own start offset; handing it these would skip or repeat records.
+    if (it->second->created_epoch > epoch) continue;
+    add_input(*it->second, primary_source_, std::move(r));
   }
+}
+
+void StreamThread::add_input(TaskSlot& slot, size_t source, Record record) {
+  // Offsets only move forward within a task: anything below what it already received
+  // is a stale or repeated fetch, and handing it over would reorder the input.
+  Offset& fetched = slot.fetched.at(source);
+  if (record.offset < fetched) {
+    log::debug("task {}: dropped {}-{}@{} (already at {})", slot.task->id(), record.topic, record.partition,
+               record.offset, fetched);
+    return;
+  }
+  fetched = record.offset.next();
+  slot.task->add_record(source, std::move(record));
 }
 
 void StreamThread::route_side(std::vector<Record>& records) {
@@ -237,7 +255,7 @@ void StreamThread::route_side(std::vector<Record>& records) {
     if (route == side_routes_.end()) continue;  // a partition just unassigned
     TaskSlot& slot = *tasks_.at(route->second.task.value);
     if (!route->second.restore) {
-      slot.task->add_record(route->second.index, std::move(r));
+      add_input(slot, route->second.index, std::move(r));
       continue;
     }
     auto restore = std::find_if(slot.restoring.begin(), slot.restoring.end(),
@@ -356,6 +374,12 @@ bool StreamThread::commit_all() {
 
 void StreamThread::on_assigned(const std::vector<TopicPartition>& partitions) {
   ++rebalances_;
+  if (stopping_) {
+    // The group can still hand out partitions while we leave it; they are revoked
+    // again as the close completes, so no task is opened for them.
+    log::info("assigned {} partition(s) while shutting down: not opening tasks", partitions.size());
+    return;
+  }
   std::vector<Partition> mine;
   for (const auto& tp : partitions) {
     if (tp.topic != topology_.primary_source().topic) {
@@ -382,6 +406,7 @@ void StreamThread::open_tasks(const std::vector<Partition>& partitions) {
     env.store_cache_bytes = config_.store_cache_bytes;
     env.max_idle_ms = config_.max_task_idle_ms;
     slot->task = std::make_unique<Task>(TaskId{p}, topology_, env);
+    slot->created_epoch = main_->rebalance_count();
     for (const auto& tp : slot->task->source_partitions()) inputs.push_back(tp);
     opened.push_back(slot.get());
     tasks_[p.value] = std::move(slot);
@@ -410,6 +435,7 @@ void StreamThread::open_tasks(const std::vector<Partition>& partitions) {
       }
       slot->start_offsets.push_back(wm.low);
     }
+    slot->fetched = slot->start_offsets;
     main_assignment.emplace_back(sources[primary_source_], slot->start_offsets[primary_source_]);
 
     slot->restore_started_ms = clock_.now_ms();
@@ -464,6 +490,11 @@ void StreamThread::start_task(TaskSlot& slot) {
               seconds, slot.restored_records / seconds);
   }
   task.start_running(slot.start_offsets);
+  std::string from;
+  for (size_t s = 0; s < task.source_partitions().size(); ++s) {
+    from += fmt::format("{}{}@{}", s ? ", " : "", task.source_partitions()[s], slot.start_offsets[s]);
+  }
+  log::info("task {}: processing from {}", task.id(), from);
   const auto& sources = task.source_partitions();
   for (size_t s = 0; s < sources.size(); ++s) {
     if (s == primary_source_) continue;
@@ -487,7 +518,12 @@ void StreamThread::close_task(Partition partition, bool clean) {
     }
   }
   side_->unassign(side_partitions);
-  log::info("task {}: closing ({})", slot.task->id(), clean ? "committed" : "dirty: its partitions were lost");
+  std::string at;
+  for (size_t s = 0; s < slot.task->source_partitions().size(); ++s) {
+    at += fmt::format("{}{}@{}", s ? ", " : "", slot.task->source_partitions()[s], slot.task->next_offsets()[s]);
+  }
+  log::info("task {}: closing at {} ({})", slot.task->id(), at,
+            clean ? "committed" : "not committed: its partition was lost or the commit failed");
   slot.task->close();
   tasks_.erase(it);
 }

@@ -87,7 +87,8 @@ class StreamThread final : private kafka::RebalanceListener {
   void open_tasks(const std::vector<Partition>& partitions);
   void start_task(TaskSlot& slot);
   void close_task(Partition partition, bool clean);
-  void route_main(std::vector<Record>& records);
+  void route_main(std::vector<Record>& records, uint64_t epoch);
+  void add_input(TaskSlot& slot, size_t source, Record record);
   void route_side(std::vector<Record>& records);
   void finish_restore(TaskSlot& slot, size_t store);
   void check_restore_positions();

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 
 #include "common/log.h"
@@ -10,20 +11,49 @@
 
 namespace couponflow::kafka {
 
+namespace {
+/// Wraps a message without copying: the record owns it and destroys it.
+Record to_record(rd_kafka_message_t* msg) {
+  Record r;
+  r.topic = rd_kafka_topic_name(msg->rkt);
+  r.partition = Partition{msg->partition};
+  r.offset = Offset{msg->offset};
+  r.timestamp = rd_kafka_message_timestamp(msg, nullptr);
+  if (msg->key != nullptr) r.key = std::string_view(static_cast<const char*>(msg->key), msg->key_len);
+  if (msg->payload != nullptr) r.value = std::string_view(static_cast<const char*>(msg->payload), msg->len);
+  r.storage = RecordStorage(msg, [](void* m) { rd_kafka_message_destroy(static_cast<rd_kafka_message_t*>(m)); });
+  return r;
+}
+}  // namespace
+
 struct KafkaConsumer::Impl {
   detail::Handle rk;
   rd_kafka_queue_t* queue = nullptr;  // the consumer queue (messages and events)
   RebalanceListener* listener = nullptr;
   bool group_member = false;
   bool in_rebalance = false;
+  bool assigned_in_callback = false;
+  bool ever_assigned = false;  // a rebalance callback assigned us something (or nothing)
+  uint64_t rebalances = 0;   // rebalance callbacks served so far
+  uint64_t batch_epoch = 0;  // `rebalances` when the last poll's records were consumed
   bool eager = false;
   bool closed = false;
   int wake_read = -1;
   int wake_write = -1;
   rd_kafka_resp_err_t rebalance_error = RD_KAFKA_RESP_ERR_NO_ERROR;
 
+  rd_kafka_message_t* stashed = nullptr;  // see poll()
+
   ~Impl() {
+    if (stashed != nullptr) rd_kafka_message_destroy(stashed);
     if (queue != nullptr) rd_kafka_queue_destroy(queue);
+    if (group_member && !ever_assigned) {
+      // librdkafka 2.0's cooperative-sticky assignor asserts when a consumer that never
+      // completed a rebalance is destroyed (librdkafka#4312) and aborts the process.
+      // The consumer is closed already; its handle is left to the process's exit.
+      log::debug("not destroying a consumer that was never assigned (librdkafka#4312)");
+      (void)rk.release();
+    }
     if (wake_read >= 0) ::close(wake_read);
     if (wake_write >= 0) ::close(wake_write);
   }
@@ -38,12 +68,29 @@ struct KafkaConsumer::Impl {
                            rd_kafka_topic_partition_list_t* partitions, void* opaque) {
     auto* self = static_cast<Impl*>(opaque);
     self->in_rebalance = true;
+    ++self->rebalances;
     self->eager = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") != 0;
     try {
       const auto tps = to_vector(partitions);
       if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         log::info("assigned: {} partition(s) ({} protocol)", tps.size(), self->eager ? "eager" : "cooperative");
+        self->assigned_in_callback = false;
+        self->ever_assigned = true;
         self->listener->on_assigned(tps);
+        if (!self->assigned_in_callback) {
+          // The listener declined them (e.g. while closing): take them as they are,
+          // so that librdkafka's view of the assignment stays consistent.
+          rd_kafka_error_t* e = nullptr;
+          if (self->eager) {
+            rd_kafka_assign(rk, partitions);
+          } else {
+            e = rd_kafka_incremental_assign(rk, partitions);
+          }
+          if (e != nullptr) {
+            log::error("incremental assign failed: {}", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+          }
+        }
       } else {
         const bool lost = rd_kafka_assignment_lost(rk);
         log::info("{}: {} partition(s)", lost ? "lost" : "revoked", tps.size());
@@ -140,9 +187,26 @@ size_t KafkaConsumer::poll(std::vector<Record>& out, size_t max, int timeout_ms)
   }
   size_t n = 0;
   int wait = timeout_ms;
+  impl_->batch_epoch = impl_->rebalances;
   while (n < max) {
-    rd_kafka_message_t* msg = rd_kafka_consume_queue(impl_->queue, wait);
-    if (impl_->pending) std::rethrow_exception(std::exchange(impl_->pending, nullptr));
+    rd_kafka_message_t* msg = nullptr;
+    if (impl_->stashed != nullptr) {
+      msg = std::exchange(impl_->stashed, nullptr);
+    } else {
+      msg = rd_kafka_consume_queue(impl_->queue, wait);
+      if (impl_->pending) std::rethrow_exception(std::exchange(impl_->pending, nullptr));
+      if (impl_->rebalances != impl_->batch_epoch) {
+        if (n > 0) {
+          // The assignment changed inside this call: the records returned so far
+          // belong to the old one. Never mix the two in one batch (the caller routes a
+          // batch to the tasks it has now); what followed is kept for the next call,
+          // never dropped.
+          impl_->stashed = msg;
+          break;
+        }
+        impl_->batch_epoch = impl_->rebalances;
+      }
+    }
     if (msg == nullptr) break;
     wait = 0;
     if (msg->err) {
@@ -167,21 +231,15 @@ size_t KafkaConsumer::poll(std::vector<Record>& out, size_t max, int timeout_ms)
       log::warn("consumer: {}: {}", where, text);
       continue;
     }
-    Record r;
-    r.topic = rd_kafka_topic_name(msg->rkt);
-    r.partition = Partition{msg->partition};
-    r.offset = Offset{msg->offset};
-    r.timestamp = rd_kafka_message_timestamp(msg, nullptr);
-    if (msg->key != nullptr) r.key = std::string_view(static_cast<const char*>(msg->key), msg->key_len);
-    if (msg->payload != nullptr) {
-      r.value = std::string_view(static_cast<const char*>(msg->payload), msg->len);
-    }
-    r.storage = RecordStorage(msg, [](void* m) { rd_kafka_message_destroy(static_cast<rd_kafka_message_t*>(m)); });
-    out.push_back(std::move(r));
+    out.push_back(to_record(msg));
     ++n;
   }
   return n;
 }
+
+uint64_t KafkaConsumer::rebalance_count() const { return impl_->rebalances; }
+
+uint64_t KafkaConsumer::last_batch_epoch() const { return impl_->batch_epoch; }
 
 void KafkaConsumer::assign(const std::vector<std::pair<TopicPartition, std::optional<Offset>>>& partitions) {
   auto list = detail::new_list(static_cast<int>(partitions.size()));
@@ -189,6 +247,7 @@ void KafkaConsumer::assign(const std::vector<std::pair<TopicPartition, std::opti
     auto* e = rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition.value);
     e->offset = offset ? offset->value : RD_KAFKA_OFFSET_BEGINNING;
   }
+  impl_->assigned_in_callback = impl_->assigned_in_callback || impl_->in_rebalance;
   if (impl_->in_rebalance && impl_->eager) {
     if (auto err = rd_kafka_assign(impl_->rk.get(), list.get())) {
       throw FatalError("assign failed: " + detail::error_text(err));
@@ -310,8 +369,29 @@ std::map<std::string, int32_t> KafkaConsumer::topic_partitions(int timeout_ms) {
 
 int KafkaConsumer::wakeup_fd() const { return impl_->wake_read; }
 
-void KafkaConsumer::close() {
+void KafkaConsumer::close(int timeout_ms) {
   if (impl_->closed) return;
+  if (impl_->group_member) {
+    if (auto err = rd_kafka_unsubscribe(impl_->rk.get())) {
+      log::warn("unsubscribe: {}", detail::error_text(err));
+    } else {
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+      std::vector<Record> dropped;
+      for (;;) {
+        rd_kafka_topic_partition_list_t* assignment = nullptr;
+        const bool empty = rd_kafka_assignment(impl_->rk.get(), &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                           assignment->cnt == 0;
+        if (assignment != nullptr) rd_kafka_topic_partition_list_destroy(assignment);
+        if (empty && !impl_->in_rebalance) break;
+        if (std::chrono::steady_clock::now() > deadline) {
+          log::warn("still assigned partitions {} ms after unsubscribing; closing anyway", timeout_ms);
+          break;
+        }
+        dropped.clear();
+        poll(dropped, 1000, 50);  // serves the revoke; records are not processed any more
+      }
+    }
+  }
   impl_->closed = true;
   rd_kafka_resp_err_t err = rd_kafka_consumer_close(impl_->rk.get());
   if (impl_->pending) std::rethrow_exception(std::exchange(impl_->pending, nullptr));

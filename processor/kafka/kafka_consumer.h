@@ -54,8 +54,14 @@ class KafkaConsumer {
   void subscribe(const std::vector<std::string>& topics);
 
   /// Appends up to `max` records to `out`, waiting up to `timeout_ms` for the first.
-  /// Serves rebalance callbacks. Returns the number appended.
+  /// Serves rebalance callbacks. All records of one call were consumed under the
+  /// same assignment: last_batch_epoch() says which (a rebalance_count() value).
+  /// Returns the number appended.
   size_t poll(std::vector<Record>& out, size_t max, int timeout_ms);
+  /// Rebalance callbacks served so far.
+  uint64_t rebalance_count() const;
+  /// rebalance_count() at the time the last poll's records were consumed.
+  uint64_t last_batch_epoch() const;
 
   /// Adds partitions to the assignment, each at its offset (nullopt: the log start).
   void assign(const std::vector<std::pair<TopicPartition, std::optional<Offset>>>& partitions);
@@ -86,7 +92,10 @@ class KafkaConsumer {
   int wakeup_fd() const;
 
   /// Leaves the group (revoking through the listener) and closes the consumer.
-  void close();
+  /// librdkafka 2.0 can hang in close if an assignment arrives meanwhile
+  /// (librdkafka#4527), so a group member first unsubscribes and polls until its
+  /// assignment is empty (at most `timeout_ms`), dropping records that still arrive.
+  void close(int timeout_ms = 10'000);
 
  private:
   struct Impl;

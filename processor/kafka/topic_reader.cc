@@ -98,6 +98,9 @@ std::vector<TopicSnapshotInfo> read_topics(const ClientProperties& props,
     last_progress = std::chrono::steady_clock::now();
     if (msg->err) {
       std::string text = rd_kafka_message_errstr(msg);
+      if (msg->rkt != nullptr) {
+        text = fmt::format("{}-{}@{}: {}", rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset, text);
+      }
       rd_kafka_message_destroy(msg);
       throw FatalError("reading topics failed: " + text);
     }

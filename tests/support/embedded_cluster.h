@@ -8,6 +8,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -121,6 +122,40 @@ class EmbeddedCluster {
     kafka::read_topics(client(), {"coupon-issued", "coupon-rejected", "coupon-issuance-dlq"},
                        [&](kafka::ReadRecord&&) { ++n; });
     return n;
+  }
+  /// Request records answered so far (by a result or a DLQ entry), and request records
+  /// in all: replayed duplicates count once.
+  std::pair<int64_t, int64_t> answered_of_requests() {
+    std::set<std::pair<int64_t, int64_t>> answered;
+    int64_t requests = 0;
+    kafka::read_topics(client(), {"coupon-issued", "coupon-rejected", "coupon-issuance-dlq"},
+                       [&](kafka::ReadRecord&& r) {
+                         if (r.topic == "coupon-issuance-dlq") {
+                           answered.emplace(std::stoll(std::string(r.header("dlq.source.partition").value_or("-1"))),
+                                            std::stoll(std::string(r.header("dlq.source.offset").value_or("-1"))));
+                           return;
+                         }
+                         std::string error;
+                         if (auto parsed = coupon::parse_result(r.value.value_or(""), error)) {
+                           answered.emplace(parsed->partition, parsed->offset);
+                         }
+                       });
+    kafka::KafkaConsumer reader(client(), "test-watermarks", nullptr);
+    for (int p = 0; p < partitions_; ++p) {
+      requests += reader.query_watermarks({"coupon-issuance", Partition{p}}, 5000).high.value;
+    }
+    return {static_cast<int64_t>(answered.size()), requests};
+  }
+  /// Waits until every request record has an answer.
+  void wait_until_all_answered(std::chrono::seconds timeout = std::chrono::seconds(120)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      const auto [answered, requests] = answered_of_requests();
+      if (answered >= requests) return;
+      REQUIRE_MESSAGE(std::chrono::steady_clock::now() < deadline,
+                      answered << " of " << requests << " requests answered after " << timeout.count() << " s");
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
   }
   /// Waits until at least `n` answers (results + DLQ entries) exist.
   void wait_for_answers(int64_t n, std::chrono::seconds timeout = std::chrono::seconds(60)) {
