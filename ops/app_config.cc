@@ -68,6 +68,8 @@ void apply_setting(AppConfig& config, const std::string& key, const std::string&
     s.store_cache_bytes = static_cast<size_t>(to_int(key, value, 0));
   } else if (key == "max.task.idle.ms") {
     s.max_task_idle_ms = to_int(key, value, 0);
+  } else if (key == "partition.check.interval.ms") {
+    s.partition_check_interval_ms = to_int(key, value, 100);
   } else if (key == "buffered.records.per.partition") {
     s.max_buffered_records = static_cast<size_t>(to_int(key, value, 1));
   } else if (key == "log.level") {

@@ -10,6 +10,7 @@
 #include "common/errors.h"
 #include "common/log.h"
 #include "processor/kafka/kafka_producer.h"
+#include "processor/partition_guard.h"
 #include "state/rocksdb/rocksdb_store.h"
 #include "state/state_directory.h"
 
@@ -149,20 +150,10 @@ void StreamThread::start() {
     throw FatalError(fmt::format("missing topic(s): {}; create them first (see README: Topics)",
                                  fmt::join(missing, ", ")));
   }
-  partition_count_ = partitions.at(primary);
-  for (const auto& source : topology_.sources()) {
-    if (partitions.at(source.topic) != partition_count_) {
-      throw FatalError(fmt::format("{} has {} partitions but {} has {}: co-partitioned topics must match",
-                                   source.topic, partitions.at(source.topic), primary, partition_count_));
-    }
-  }
-  for (const auto& store : topology_.stores()) {
-    const auto changelog = state::changelog_topic(config_.application_id, store);
-    if (partitions.at(changelog) != partition_count_) {
-      throw FatalError(fmt::format("changelog {} has {} partitions, {} expected", changelog,
-                                   partitions.at(changelog), partition_count_));
-    }
-  }
+  partition_count_ = check_partitioning(primary, co_partitioned_topics(), partitions,
+                                        state_dir_->recorded_partitions());
+  state_dir_->record_partitions(partition_count_);
+  last_partition_check_ms_ = clock_.now_ms();
   std::vector<std::string> outputs;
   for (const auto& sink : topology_.sinks()) outputs.push_back(sink.topic);
   for (const auto& store : topology_.stores()) {
@@ -215,6 +206,10 @@ void StreamThread::step() {
   const size_t processed = process_tasks();
   last_processed_ = processed;
   apply_backpressure();
+  if (clock_.now_ms() - last_partition_check_ms_ >= config_.partition_check_interval_ms) {
+    check_partition_counts();
+    last_partition_check_ms_ = clock_.now_ms();
+  }
   if (clock_.now_ms() - last_commit_ms_ >= config_.commit_interval_ms) {
     commit_all();
     last_commit_ms_ = clock_.now_ms();
@@ -223,6 +218,26 @@ void StreamThread::step() {
     publish_status();
   }
   producer_->poll();
+}
+
+std::vector<std::string> StreamThread::co_partitioned_topics() const {
+  std::vector<std::string> topics;
+  for (const auto& source : topology_.sources()) topics.push_back(source.topic);
+  for (const auto& store : topology_.stores()) topics.push_back(state::changelog_topic(config_.application_id, store));
+  return topics;
+}
+
+void StreamThread::check_partition_counts() {
+  // librdkafka would notice new partitions only at its next metadata refresh (5 min by
+  // default) and only for subscribed topics; the catalog is not subscribed.
+  std::map<std::string, int32_t> partitions;
+  try {
+    partitions = main_->topic_partitions(kBrokerTimeoutMs);
+  } catch (const RetriableError& e) {
+    log::warn("partition count check postponed: {}", e.what());
+    return;
+  }
+  check_partitioning(topology_.primary_source().topic, co_partitioned_topics(), partitions, partition_count_);
 }
 
 void StreamThread::route_main(std::vector<Record>& records, uint64_t epoch) {
@@ -384,6 +399,10 @@ void StreamThread::on_assigned(const std::vector<TopicPartition>& partitions) {
   for (const auto& tp : partitions) {
     if (tp.topic != topology_.primary_source().topic) {
       throw FatalError("assigned a partition of unexpected topic " + tp.topic);
+    }
+    if (tp.partition.value >= partition_count_) {
+      // The group saw more partitions than we started with: repartitioned under us.
+      check_partitioning(tp.topic, {}, {{tp.topic, tp.partition.value + 1}}, partition_count_);
     }
     mine.push_back(tp.partition);
   }

@@ -87,6 +87,8 @@ class StreamThread final : private kafka::RebalanceListener {
   void open_tasks(const std::vector<Partition>& partitions);
   void start_task(TaskSlot& slot);
   void close_task(Partition partition, bool clean);
+  std::vector<std::string> co_partitioned_topics() const;
+  void check_partition_counts();
   void route_main(std::vector<Record>& records, uint64_t epoch);
   void add_input(TaskSlot& slot, size_t source, Record record);
   void route_side(std::vector<Record>& records);
@@ -115,6 +117,7 @@ class StreamThread final : private kafka::RebalanceListener {
   std::map<TopicPartition, SideRoute> side_routes_;
   std::vector<Record> batch_;
   EpochMillis last_commit_ms_ = 0;
+  EpochMillis last_partition_check_ms_ = 0;
   bool more_records_ = false;  // the last poll filled its batch
   size_t last_processed_ = 0;   // records processed in the last round
   bool stopping_ = false;

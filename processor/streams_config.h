@@ -29,6 +29,9 @@ struct StreamsConfig {
   /// How long a source that is not known to be caught up may hold back a task's
   /// other sources (Kafka Streams' max.task.idle.ms).
   int64_t max_task_idle_ms = 2000;
+  /// How often the partition counts of the input topics are checked: a change stops
+  /// the instance (see processor/partition_guard.h).
+  int64_t partition_check_interval_ms = 5000;
   /// A partition is paused while this many of its records wait in its task.
   size_t max_buffered_records = 50'000;
 

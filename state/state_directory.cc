@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 
 #include "common/errors.h"
 
@@ -38,6 +39,25 @@ void StateDirectory::wipe(TaskId id) const {
   std::error_code ec;
   std::filesystem::remove_all(task_dir(id), ec);
   if (ec) throw FatalError(fmt::format("cannot wipe {}: {}", task_dir(id).string(), ec.message()));
+}
+
+std::optional<int32_t> StateDirectory::recorded_partitions() const {
+  std::ifstream in(dir_ / "partitions");
+  int32_t count = 0;
+  if (!(in >> count)) return std::nullopt;
+  return count;
+}
+
+void StateDirectory::record_partitions(int32_t count) const {
+  const auto tmp = dir_ / "partitions.tmp";
+  {
+    std::ofstream out(tmp);
+    out << count << "\n";
+    if (!out) throw FatalError("cannot write " + tmp.string());
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, dir_ / "partitions", ec);  // atomic: never half a number
+  if (ec) throw FatalError("cannot write " + (dir_ / "partitions").string() + ": " + ec.message());
 }
 
 }  // namespace couponflow::state

@@ -2,6 +2,8 @@
 // The on-disk layout of an instance's state: <state-dir>/<application-id>/<task>/<store>.
 
 #include <filesystem>
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "common/types.h"
@@ -23,6 +25,10 @@ class StateDirectory {
   std::filesystem::path task_dir(TaskId id) const { return dir_ / id.str(); }
   /// Deletes a task's local state (its stores restore from scratch next time).
   void wipe(TaskId id) const;
+
+  /// The input partition count the state was built for, if recorded.
+  std::optional<int32_t> recorded_partitions() const;
+  void record_partitions(int32_t count) const;
 
  private:
   std::filesystem::path dir_;
