@@ -68,6 +68,10 @@ void apply_setting(AppConfig& config, const std::string& key, const std::string&
     s.store_cache_bytes = static_cast<size_t>(to_int(key, value, 0));
   } else if (key == "max.task.idle.ms") {
     s.max_task_idle_ms = to_int(key, value, 0);
+  } else if (key == "processing.attempts") {
+    s.processing_attempts = static_cast<int>(to_int(key, value, 1));
+  } else if (key == "processing.retry.backoff.ms") {
+    s.retry_backoff_ms = to_int(key, value, 0);
   } else if (key == "partition.check.interval.ms") {
     s.partition_check_interval_ms = to_int(key, value, 100);
   } else if (key == "buffered.records.per.partition") {

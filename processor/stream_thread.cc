@@ -424,6 +424,8 @@ void StreamThread::open_tasks(const std::vector<Partition>& partitions) {
     env.clock = &clock_;
     env.store_cache_bytes = config_.store_cache_bytes;
     env.max_idle_ms = config_.max_task_idle_ms;
+    env.processing_attempts = config_.processing_attempts;
+    env.retry_backoff_ms = config_.retry_backoff_ms;
     slot->task = std::make_unique<Task>(TaskId{p}, topology_, env);
     slot->created_epoch = main_->rebalance_count();
     for (const auto& tp : slot->task->source_partitions()) inputs.push_back(tp);

@@ -32,6 +32,10 @@ struct StreamsConfig {
   /// How often the partition counts of the input topics are checked: a change stops
   /// the instance (see processor/partition_guard.h).
   int64_t partition_check_interval_ms = 5000;
+  /// A record whose processing throws is tried this many times in all (backoff
+  /// doubling from retry_backoff_ms), then dead-lettered.
+  int processing_attempts = 3;
+  int64_t retry_backoff_ms = 100;
   /// A partition is paused while this many of its records wait in its task.
   size_t max_buffered_records = 50'000;
 

@@ -1,6 +1,9 @@
 #include "processor/task.h"
 
+#include <array>
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 
 #include "common/errors.h"
 #include "common/log.h"
@@ -31,7 +34,7 @@ class Task::ChangelogAppender final : public state::ChangelogWriter {
       : task_(task), changelog_(std::move(changelog)) {}
   void append(std::string_view key, std::optional<std::string_view> value) override {
     Message m{key, value, task_.current_ != nullptr ? task_.current_->timestamp : 0, {}};
-    task_.env_.collector->send(changelog_.topic, changelog_.partition, m);
+    task_.outputs_.add(changelog_.topic, changelog_.partition, m);
   }
   const TopicPartition& changelog() const { return changelog_; }
 
@@ -74,7 +77,7 @@ class Task::NodeContext final : public topology::ProcessorContext {
   void forward(topology::ChildRef child, const Message& message) override {
     const topology::NodeRef target = node_.children.at(child.index);
     if (target.kind == topology::NodeKind::kSink) {
-      task_.env_.collector->send(task_.topology_.sinks()[target.index].topic, std::nullopt, message);
+      task_.outputs_.add(task_.topology_.sinks()[target.index].topic, std::nullopt, message);
       return;
     }
     const Record& in = *task_.current_;
@@ -230,6 +233,35 @@ size_t Task::process(size_t max_records, const std::function<SourceProgress(size
 }
 
 void Task::process_source(size_t source_index, const Record& record) {
+  // Each try is atomic: store writes are undone and outputs dropped if it throws, so a
+  // retry, or the dead letter that follows the last try, starts from a clean slate.
+  std::string error;
+  for (int attempt = 1; attempt <= env_.processing_attempts; ++attempt) {
+    for (auto& s : stores_) s->begin_record();
+    try {
+      apply_source(source_index, record);
+      for (auto& s : stores_) s->commit_record();
+      current_ = nullptr;
+      outputs_.send_to(*env_.collector);
+      return;
+    } catch (const FatalError&) {
+      throw;  // not the record's fault: the engine cannot go on
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    current_ = nullptr;
+    for (auto& s : stores_) s->rollback_record();
+    outputs_.clear();
+    log::warn("task {}: processing {}-{}@{} failed (try {} of {}): {}", id_, record.topic, record.partition,
+              record.offset, attempt, env_.processing_attempts, error);
+    if (attempt < env_.processing_attempts) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(env_.retry_backoff_ms << (attempt - 1)));
+    }
+  }
+  dead_letter(record, error);
+}
+
+void Task::apply_source(size_t source_index, const Record& record) {
   const topology::SourceNode& source = topology_.sources()[source_index];
   current_ = &record;
   if (source.is_table) {
@@ -243,12 +275,32 @@ void Task::process_source(size_t source_index, const Record& record) {
         ++stats_.skipped_table_records;
         log::warn("task {}: table record {}-{}@{} skipped: {}", id_, record.topic,
                   record.partition, record.offset, update.reason);
-        current_ = nullptr;
         return;
     }
   }
   for (const auto child : source.children) deliver(child, record);
-  current_ = nullptr;
+}
+
+void Task::dead_letter(const Record& record, const std::string& error) {
+  const auto& topic = topology_.dead_letter_topic();
+  if (!topic) {
+    throw FatalError(fmt::format("task {}: processing {}-{}@{} failed {} times and the topology has no dead "
+                                 "letter topic: {}",
+                                 id_, record.topic, record.partition, record.offset, env_.processing_attempts, error));
+  }
+  ++stats_.dead_lettered;
+  const std::string partition = std::to_string(record.partition.value);
+  const std::string offset = std::to_string(record.offset.value);
+  const std::string failed_at = std::to_string(env_.clock->now_ms());
+  const std::array<Header, 6> headers{Header{"dlq.reason", "PROCESSING_ERROR"},
+                                      Header{"dlq.error", error},
+                                      Header{"dlq.source.topic", record.topic},
+                                      Header{"dlq.source.partition", partition},
+                                      Header{"dlq.source.offset", offset},
+                                      Header{"dlq.failed-at", failed_at}};
+  log::error("task {}: {}-{}@{} sent to {} after {} failed tries: {}", id_, record.topic, record.partition,
+             record.offset, *topic, env_.processing_attempts, error);
+  env_.collector->send(*topic, std::nullopt, Message{record.key, record.value, record.timestamp, headers});
 }
 
 void Task::deliver(topology::NodeRef node, const Record& record) {
@@ -256,7 +308,7 @@ void Task::deliver(topology::NodeRef node, const Record& record) {
     case topology::NodeKind::kProcessor: processors_[node.index]->process(record); return;
     case topology::NodeKind::kSink: {
       Message m{record.key, record.value, record.timestamp, {}};
-      env_.collector->send(topology_.sinks()[node.index].topic, std::nullopt, m);
+      outputs_.add(topology_.sinks()[node.index].topic, std::nullopt, m);
       return;
     }
     case topology::NodeKind::kSource: throw std::logic_error("a source cannot be a child");

@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "common/record.h"
 #include "common/types.h"
+#include "processor/output_buffer.h"
 #include "processor/partition_group.h"
 #include "processor/record_collector.h"
 #include "state/materialized_store.h"
@@ -40,6 +41,10 @@ struct TaskEnvironment {
   /// How long an empty source that is not known to be caught up may hold back the
   /// others before the task processes anyway (Kafka Streams' max.task.idle.ms).
   int64_t max_idle_ms = 2000;
+  /// A record whose processing throws is tried this many times in all, waiting
+  /// retry_backoff_ms, then twice that, ... in between; then it is dead-lettered.
+  int processing_attempts = 3;
+  int64_t retry_backoff_ms = 100;
 };
 
 /// One store's changelog as the runtime must restore it.
@@ -58,6 +63,7 @@ struct TaskStats {
   uint64_t restored = 0;
   uint64_t skipped_table_records = 0;
   uint64_t enforced_processing = 0;
+  uint64_t dead_lettered = 0;
 };
 
 /// Role: runs one partition of a topology: merges its source partitions, drives the
@@ -65,8 +71,9 @@ struct TaskStats {
 /// Lifecycle: see TaskState. The runtime restores each changelog, then calls
 /// start_running; after each offset commit it calls checkpoint; close ends it.
 /// Thread: confined to the thread that drives it (the stream thread or the test driver).
-/// Errors: a processor exception propagates out of process(); store failures are
-/// FatalError. The record that threw is not consumed.
+/// Errors: a record whose processing throws is retried (each try atomic: its store
+/// writes undone, its outputs dropped), then sent to the topology's dead letter topic,
+/// and processing goes on. FatalError (store or engine failures) propagates.
 class Task {
  public:
   Task(TaskId id, const topology::Topology& topology, TaskEnvironment env);
@@ -120,6 +127,8 @@ class Task {
   void transition_to(TaskState next);
   void deliver(topology::NodeRef node, const Record& record);
   void process_source(size_t source_index, const Record& record);
+  void apply_source(size_t source_index, const Record& record);
+  void dead_letter(const Record& record, const std::string& error);
 
   TaskId id_;
   const topology::Topology& topology_;
@@ -137,6 +146,7 @@ class Task {
   std::vector<std::unique_ptr<topology::Processor>> processors_;
   std::vector<std::unique_ptr<NodeContext>> contexts_;
   const Record* current_ = nullptr;
+  OutputBuffer outputs_;  // what the current record sends, held until it succeeds
   bool dirty_ = false;
 };
 

@@ -113,6 +113,18 @@ void MaterializedStore::flush(Offset position) {
   position_ = position;
 }
 
+void MaterializedStore::begin_record() {
+  for (auto& ks : keyspaces_) ks->cache().begin_undo();
+}
+
+void MaterializedStore::commit_record() {
+  for (auto& ks : keyspaces_) ks->cache().end_undo();
+}
+
+void MaterializedStore::rollback_record() {
+  for (auto& ks : keyspaces_) ks->cache().undo();
+}
+
 void MaterializedStore::warm_up() {
   for (auto& ks : keyspaces_) {
     StoreCache& cache = ks->cache();

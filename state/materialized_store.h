@@ -61,6 +61,12 @@ class MaterializedStore final : public KeyValueStore {
   /// The position of the last flush (or of the store as opened).
   std::optional<Offset> position() const { return position_; }
 
+  /// Per-record atomicity (see StoreCache::begin_undo): rollback_record() takes back
+  /// every write since begin_record(), in the store and its views.
+  void begin_record();
+  void commit_record();
+  void rollback_record();
+
   /// Loads the store into the cache when it fits the budget, so that reads, including
   /// reads of absent keys, are served from memory.
   void warm_up();

@@ -21,6 +21,14 @@ StoreCache::Entry& StoreCache::write(std::string_view key, std::optional<std::st
 StoreCache::Entry& StoreCache::upsert(std::string_view key, std::optional<std::string_view> value,
                                       bool dirty) {
   auto it = map_.find(key);
+  if (recording_) {
+    // A record writes a handful of keys: a linear search is the cheapest set.
+    bool seen = false;
+    for (const auto& p : priors_) seen = seen || p.key == key;
+    if (!seen) {
+      priors_.push_back({std::string(key), it == map_.end() ? std::nullopt : std::optional<Entry>(it->second)});
+    }
+  }
   if (it == map_.end()) it = map_.emplace(std::string(key), Entry{}).first;
   Entry& e = it->second;
   bytes_ -= std::min(bytes_, entry_bytes(key, e));
@@ -41,6 +49,36 @@ StoreCache::Entry& StoreCache::upsert(std::string_view key, std::optional<std::s
 void StoreCache::for_each_dirty(const std::function<void(std::string_view, const Entry&)>& fn) {
   std::sort(dirty_.begin(), dirty_.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
   for (const auto* node : dirty_) fn(node->first, node->second);
+}
+
+void StoreCache::begin_undo() {
+  recording_ = true;
+  priors_.clear();
+  dirty_before_ = dirty_.size();
+}
+
+void StoreCache::end_undo() {
+  recording_ = false;
+  priors_.clear();
+}
+
+void StoreCache::undo() {
+  recording_ = false;
+  // Keys first dirtied in the scope were appended to dirty_ after dirty_before_;
+  // keys dirty before the scope stay listed and get their prior entry back below.
+  dirty_.resize(dirty_before_);
+  for (auto p = priors_.rbegin(); p != priors_.rend(); ++p) {
+    auto it = map_.find(p->key);
+    if (it == map_.end()) continue;
+    bytes_ -= std::min(bytes_, entry_bytes(it->first, it->second));
+    if (p->entry) {
+      it->second = *p->entry;
+      bytes_ += entry_bytes(it->first, it->second);
+    } else {
+      map_.erase(it);
+    }
+  }
+  priors_.clear();
 }
 
 void StoreCache::flushed() {

@@ -51,6 +51,13 @@ class StoreCache {
   size_t max_bytes() const { return max_bytes_; }
   size_t size() const { return map_.size(); }
 
+  /// Undo scope for the processing of one record: between begin_undo() and
+  /// end_undo(), every change is remembered so that undo() can take it back (a
+  /// processor that threw halfway must leave no trace). Not nested.
+  void begin_undo();
+  void end_undo();
+  void undo();
+
  private:
   struct Hash {
     using is_transparent = void;
@@ -64,8 +71,16 @@ class StoreCache {
   }
   Entry& upsert(std::string_view key, std::optional<std::string_view> value, bool dirty);
 
+  struct Prior {
+    std::string key;
+    std::optional<Entry> entry;  // nullopt: the key was not in the map
+  };
+
   Map map_;
   std::vector<Map::value_type*> dirty_;  // node pointers stay valid across rehashing
+  bool recording_ = false;
+  std::vector<Prior> priors_;  // first change of each key since begin_undo()
+  size_t dirty_before_ = 0;    // dirty_.size() at begin_undo()
   size_t bytes_ = 0;
   size_t max_bytes_;
   bool complete_ = false;

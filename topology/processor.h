@@ -41,9 +41,10 @@ class ProcessorContext {
 };
 
 /// A processing node. One instance per task; the engine calls init once, then process
-/// for each record in the task's order, then close. Exceptions thrown by process
-/// abandon the task (the engine does not skip the record): turn bad input into values
-/// (for example a DLQ message) instead.
+/// for each record in the task's order, then close. If process throws, everything the
+/// try wrote to stores or forwarded is taken back and the record is tried again, a few
+/// times, then dead-lettered (TopologyBuilder::dead_letters). Expected bad input is
+/// better turned into values (a DLQ message with a precise reason) than thrown.
 class Processor {
  public:
   virtual ~Processor() = default;

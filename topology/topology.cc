@@ -26,6 +26,7 @@ std::vector<std::string> Topology::topics(std::string_view application_id) const
   for (const auto& s : sources_) add(s.topic);
   for (const auto& s : sinks_) add(s.topic);
   for (const auto& s : stores_) add(state::changelog_topic(application_id, s));
+  if (dead_letter_topic_) add(*dead_letter_topic_);
   return topics;
 }
 
@@ -85,6 +86,11 @@ TopologyBuilder& TopologyBuilder::sink(std::string name, std::string topic,
                                        std::vector<std::string> parents) {
   for (auto& p : parents) edges_.push_back({std::move(p), name});
   topology_.sinks_.push_back(SinkNode{std::move(name), std::move(topic)});
+  return *this;
+}
+
+TopologyBuilder& TopologyBuilder::dead_letters(std::string topic) {
+  topology_.dead_letter_topic_ = std::move(topic);
   return *this;
 }
 

@@ -80,6 +80,9 @@ class Topology {
   /// The source whose partitions define the tasks (the first stream source).
   const SourceNode& primary_source() const { return sources_.at(primary_source_); }
   const state::StoreSpec* find_store(std::string_view name) const;
+  /// Where a record goes whose processing keeps throwing (see TopologyBuilder::
+  /// dead_letters); unset: such a record stops the task.
+  const std::optional<std::string>& dead_letter_topic() const { return dead_letter_topic_; }
   /// Every topic the topology reads or writes, changelogs included.
   std::vector<std::string> topics(std::string_view application_id) const;
   std::string describe() const;
@@ -90,6 +93,7 @@ class Topology {
   std::vector<ProcessorNode> processors_;
   std::vector<SinkNode> sinks_;
   std::vector<state::StoreSpec> stores_;
+  std::optional<std::string> dead_letter_topic_;
   size_t primary_source_ = 0;
 };
 
@@ -106,6 +110,10 @@ class TopologyBuilder {
   TopologyBuilder& processor(std::string name, ProcessorFactory factory,
                              std::vector<std::string> parents, std::vector<std::string> stores);
   TopologyBuilder& sink(std::string name, std::string topic, std::vector<std::string> parents);
+  /// A record whose processing throws on every try is sent here, with its original key
+  /// and value and the contract's dlq.* headers (dlq.reason PROCESSING_ERROR), and
+  /// processing goes on (Kafka Streams' KIP-1034 dead letter queue).
+  TopologyBuilder& dead_letters(std::string topic);
   Topology build() &&;
 
  private:

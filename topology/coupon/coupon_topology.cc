@@ -19,6 +19,7 @@ topology::Topology build_coupon_topology(const CouponOptions& options) {
   b.sink("accepted", t.issued, {"issuer"});
   b.sink("rejected", t.rejected, {"issuer"});
   b.sink("dlq", t.dlq, {"issuer"});
+  b.dead_letters(t.dlq);  // a record whose processing throws, after retries
   return std::move(b).build();
 }
 
