@@ -15,6 +15,13 @@ class FatalError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// The current Kafka transaction cannot commit and must be aborted; the work done in
+/// it is to be redone from the last committed offsets (exactly-once mode).
+class TransactionAbortedError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 /// A broker interaction that may succeed if repeated (timeouts, leader moves).
 class RetriableError : public std::runtime_error {
  public:

@@ -4,6 +4,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -64,9 +65,6 @@ StreamThread::StreamThread(const topology::Topology& topology, StreamsConfig con
   if (streams != 1) {
     throw FatalError("the runtime reads one stream source per topology; make the others tables");
   }
-  if (config_.guarantee == Guarantee::kExactlyOnceV2) {
-    throw FatalError("guarantee exactly_once_v2 is not available in this version; use at_least_once");
-  }
   if (config_.bootstrap.empty()) throw FatalError("no bootstrap servers given");
 }
 
@@ -101,6 +99,7 @@ void StreamThread::publish_status() {
   s.processed = processed_total_;
   s.commits = commits_;
   s.rebalances = rebalances_;
+  s.aborted_transactions = aborts_;
   std::lock_guard lock(status_mutex_);
   status_ = std::move(s);
 }
@@ -122,12 +121,20 @@ void StreamThread::start() {
                                  {"client.id", config_.instance_id.empty() ? config_.application_id
                                                                            : config_.instance_id}};
   common.merge(config_.client);
+  const bool eos = exactly_once();
   kafka::ClientProperties producer_props = common;
+  if (eos) {
+    producer_props.set("transactional.id", transactional_id());
+    producer_props.set("transaction.timeout.ms", "60000");
+  }
   producer_props.merge(config_.producer);
   kafka::ClientProperties main_props = common;
   if (!config_.instance_id.empty()) main_props.set("group.instance.id", config_.instance_id);
+  // Exactly-once reads only committed transactions, changelogs included.
+  if (eos) main_props.set("isolation.level", "read_committed");
   main_props.merge(config_.consumer);
   kafka::ClientProperties side_props = common;
+  if (eos) side_props.set("isolation.level", "read_committed");
   side_props.merge(config_.consumer);
 
   producer_ = std::make_unique<kafka::KafkaProducer>(producer_props);
@@ -161,6 +168,14 @@ void StreamThread::start() {
   }
   producer_->warm_up(outputs);
 
+  if (eos) {
+    with_retries("initializing transactions", [&] {
+      producer_->init_transactions(kBrokerTimeoutMs);
+      return 0;
+    });
+    producer_->begin_transaction();
+    log::info("exactly_once_v2: transactional.id {}", transactional_id());
+  }
   main_->subscribe({primary});
   last_commit_ms_ = clock_.now_ms();
   log::info("subscribed to {} ({} partitions)", primary, partition_count_);
@@ -365,12 +380,26 @@ bool StreamThread::commit_all() {
   const auto started = steady_clock::now();
   steady_clock::time_point flushed, committed;
   try {
-    producer_->flush(30'000);
-    flushed = steady_clock::now();
-    main_->commit(offsets);
-    committed = steady_clock::now();
+    if (exactly_once()) {
+      // Outputs, changelog records and input offsets become visible together.
+      producer_->send_offsets_to_transaction(offsets, main_->native_handle(), kBrokerTimeoutMs);
+      flushed = steady_clock::now();
+      producer_->commit_transaction(kBrokerTimeoutMs);
+      producer_->begin_transaction();
+      committed = steady_clock::now();
+      // Stores may only be checkpointed once the offsets are stored.
+      if (!mirror_transactional_offsets(offsets)) return false;
+    } else {
+      producer_->flush(30'000);
+      flushed = steady_clock::now();
+      main_->commit(offsets);
+      committed = steady_clock::now();
+    }
   } catch (const RetriableError& e) {
     log::warn("commit postponed: {}", e.what());
+    return false;
+  } catch (const TransactionAbortedError& e) {
+    abort_and_redo(e.what());
     return false;
   }
   for (auto& [p, slot] : tasks_) {
@@ -385,6 +414,60 @@ bool StreamThread::commit_all() {
                                   ms(flushed - started), ms(committed - flushed), ms(steady_clock::now() - committed)));
   }
   return true;
+}
+
+bool StreamThread::exactly_once() const { return config_.guarantee == Guarantee::kExactlyOnceV2; }
+
+std::string StreamThread::transactional_id() const {
+  // Stable across restarts of the same instance, so a restarted instance fences the
+  // producer of its previous life.
+  if (!config_.instance_id.empty()) return config_.application_id + "-" + config_.instance_id;
+  const auto dir = std::filesystem::absolute(config_.state_dir).string();
+  return fmt::format("{}-{:08x}", config_.application_id, static_cast<uint32_t>(std::hash<std::string>{}(dir)));
+}
+
+bool StreamThread::mirror_transactional_offsets(const std::vector<std::pair<TopicPartition, Offset>>& offsets) {
+  // A broker that accepts send_offsets_to_transaction but stores nothing (the embedded
+  // broker does exactly that) would make every restart re-read from the beginning.
+  // Checked once after the first transaction; if so, offsets are also committed
+  // directly after each transaction commit. Returns whether the offsets are stored.
+  if (!offsets_checked_ && !offsets.empty()) {
+    offsets_checked_ = true;
+    try {
+      auto stored = main_->committed({offsets.front().first}, kBrokerTimeoutMs);
+      auto it = stored.find(offsets.front().first);
+      mirror_offsets_ = it == stored.end() || it->second != offsets.front().second;
+    } catch (const RetriableError& e) {
+      offsets_checked_ = false;  // ask again after the next transaction
+      log::warn("could not check the offsets stored with the transaction: {}", e.what());
+      return false;
+    }
+    if (mirror_offsets_) {
+      log::warn("the broker did not store the offsets committed with the transaction; committing them directly "
+                "after each transaction as well");
+    }
+  }
+  if (!mirror_offsets_) return true;
+  try {
+    main_->commit(offsets);
+    return true;
+  } catch (const RetriableError& e) {
+    log::warn("direct offset commit after the transaction failed, checkpoint postponed: {}", e.what());
+    return false;
+  }
+}
+
+void StreamThread::abort_and_redo(const std::string& reason) {
+  ++aborts_;
+  log::warn("aborting the transaction and redoing its work from the last commit: {}", reason);
+  producer_->abort_transaction(kBrokerTimeoutMs);
+  // Every task's work since the last commit was in the aborted transaction: reopen the
+  // tasks, so that their stores drop it and their input resumes at the committed offsets.
+  std::vector<Partition> partitions;
+  for (const auto& [p, slot] : tasks_) partitions.push_back(Partition{p});
+  for (auto p : partitions) close_task(p, false);
+  open_tasks(partitions, /*already_assigned=*/true);
+  producer_->begin_transaction();
 }
 
 void StreamThread::on_assigned(const std::vector<TopicPartition>& partitions) {
@@ -406,11 +489,11 @@ void StreamThread::on_assigned(const std::vector<TopicPartition>& partitions) {
     }
     mine.push_back(tp.partition);
   }
-  open_tasks(mine);
+  open_tasks(mine, /*already_assigned=*/false);
   publish_status();
 }
 
-void StreamThread::open_tasks(const std::vector<Partition>& partitions) {
+void StreamThread::open_tasks(const std::vector<Partition>& partitions, bool already_assigned) {
   std::vector<TopicPartition> inputs;
   std::vector<TaskSlot*> opened;
   for (Partition p : partitions) {
@@ -470,7 +553,16 @@ void StreamThread::open_tasks(const std::vector<Partition>& partitions) {
           if (sources[s] == c.changelog) end = slot->start_offsets[s];
         }
       }
-      const Offset start = c.position.value_or(Offset{0});
+      Offset start = c.position.value_or(Offset{0});
+      if (start > end && c.is_source_topic) {
+        // A table checkpointed past the committed input offset (a commit that failed
+        // after its checkpoint could only be this): rebuilt from its topic, which holds
+        // every row, rather than replaying requests against rows from their future.
+        log::warn("task {}: table store {} is at {} but {} was committed at {}; rebuilding it from the topic",
+                  task.id(), store, start, c.changelog, end);
+        task.reset_store(c.store_index);
+        start = Offset{0};
+      }
       if (start > end) {
         throw FatalError(fmt::format(
             "task {}: store {} holds changelog {} up to offset {} but the log ends at {}: the "
@@ -496,7 +588,22 @@ void StreamThread::open_tasks(const std::vector<Partition>& partitions) {
     }
     if (!slot->restoring.empty()) to_pause.push_back(sources[primary_source_]);
   }
-  main_->assign(main_assignment);
+  if (already_assigned) {
+    // Reopened in place (after an aborted transaction): rewind instead of assigning.
+    std::vector<std::pair<TopicPartition, Offset>> positions;
+    std::vector<TopicPartition> all;
+    for (const auto& [tp, offset] : main_assignment) {
+      positions.emplace_back(tp, *offset);
+      all.push_back(tp);
+    }
+    main_->resume(all);  // a closed task may have left its partition paused
+    with_retries("rewinding input", [&] {
+      main_->seek(positions);
+      return 0;
+    });
+  } else {
+    main_->assign(main_assignment);
+  }
   main_->pause(to_pause);
   for (TaskSlot* slot : opened) {
     if (slot->restoring.empty()) start_task(*slot);
@@ -563,6 +670,9 @@ void StreamThread::on_lost(const std::vector<TopicPartition>& partitions) {
   ++rebalances_;
   if (abandoned_) return;
   for (const auto& tp : partitions) close_task(tp.partition, false);
+  // The open transaction holds work of the lost tasks, which must not commit now;
+  // aborting it takes the remaining tasks' work too, so they redo it.
+  if (exactly_once() && producer_->in_transaction()) abort_and_redo("partitions were lost");
   publish_status();
 }
 
@@ -572,6 +682,7 @@ void StreamThread::shutdown() {
   commit_all();
   main_->close();  // leaves the group; on_revoked commits and closes the tasks
   while (!tasks_.empty()) close_task(Partition{tasks_.begin()->first}, true);
+  if (exactly_once() && producer_->in_transaction()) producer_->abort_transaction(kBrokerTimeoutMs);  // empty by now
   producer_->flush(30'000);
   side_->close();
   publish_status();

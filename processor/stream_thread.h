@@ -40,6 +40,7 @@ struct ThreadStatus {
   uint64_t processed = 0;
   uint64_t commits = 0;
   uint64_t rebalances = 0;
+  uint64_t aborted_transactions = 0;
 };
 
 /// Role: owns the instance's Kafka clients (group consumer for the stream source, a
@@ -84,7 +85,13 @@ class StreamThread final : private kafka::RebalanceListener {
   void on_revoked(const std::vector<TopicPartition>& partitions) override;
   void on_lost(const std::vector<TopicPartition>& partitions) override;
 
-  void open_tasks(const std::vector<Partition>& partitions);
+  void open_tasks(const std::vector<Partition>& partitions, bool already_assigned);
+  bool exactly_once() const;
+  std::string transactional_id() const;
+  bool mirror_transactional_offsets(const std::vector<std::pair<TopicPartition, Offset>>& offsets);
+  /// Exactly-once: aborts the open transaction and reopens every task at the last
+  /// committed offsets, so that what the transaction held is redone.
+  void abort_and_redo(const std::string& reason);
   void start_task(TaskSlot& slot);
   void close_task(Partition partition, bool clean);
   std::vector<std::string> co_partitioned_topics() const;
@@ -126,6 +133,9 @@ class StreamThread final : private kafka::RebalanceListener {
   uint64_t processed_total_ = 0;
   uint64_t commits_ = 0;
   uint64_t rebalances_ = 0;
+  uint64_t aborts_ = 0;
+  bool offsets_checked_ = false;  // exactly-once: see mirror_transactional_offsets
+  bool mirror_offsets_ = false;
   mutable std::mutex status_mutex_;
   ThreadStatus status_;
 };

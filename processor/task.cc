@@ -154,6 +154,18 @@ std::vector<ChangelogSpec> Task::begin_restore() {
   return changelogs;
 }
 
+void Task::reset_store(size_t store_index) {
+  const state::StoreSpec& spec = topology_.stores().at(store_index);
+  stores_.at(store_index).reset();  // closes the database before its files go
+  std::error_code ec;
+  std::filesystem::remove_all(env_.task_dir / spec.name, ec);
+  if (ec) throw FatalError(fmt::format("cannot delete {}: {}", (env_.task_dir / spec.name).string(), ec.message()));
+  auto store = std::make_unique<state::MaterializedStore>(spec, env_.store_factory->open(env_.task_dir / spec.name, spec),
+                                                          env_.store_cache_bytes);
+  store->warm_up();
+  stores_[store_index] = std::move(store);
+}
+
 void Task::restore(size_t store_index, const Record& record) {
   state::MaterializedStore& store = *stores_.at(store_index);
   if (!record.key) {

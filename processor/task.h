@@ -88,6 +88,8 @@ class Task {
   // --- restoring --------------------------------------------------------------------
   /// Opens the stores (CREATED -> RESTORING) and says what to restore.
   std::vector<ChangelogSpec> begin_restore();
+  /// Deletes a store's local content, to be restored from scratch (RESTORING).
+  void reset_store(size_t store_index);
   /// Applies one changelog record to a store (RESTORING).
   void restore(size_t store_index, const Record& record);
   /// Makes a store's restored content durable with position `end` (RESTORING).

@@ -8,7 +8,9 @@ using namespace couponflow;
 using namespace couponflow::testing;
 
 TEST_CASE("a broker outage of several seconds mid-load ends with verify green and the processor running") {
+  COUPONFLOW_EACH_GUARANTEE(guarantee);
   EmbeddedCluster cluster(4);
+  cluster.set_guarantee(guarantee);
   TempDir state;
   cluster.define("a", 300);
   cluster.define("b", 5000);
@@ -32,7 +34,9 @@ TEST_CASE("a broker outage of several seconds mid-load ends with verify green an
 }
 
 TEST_CASE("injected request errors on produce, fetch and offset commit are retried, nothing is skipped") {
+  COUPONFLOW_EACH_GUARANTEE(guarantee);
   EmbeddedCluster cluster(3);
+  cluster.set_guarantee(guarantee);
   TempDir state;
   cluster.define("c", 1000);
   auto instance = cluster.start(state.path(), "p1");

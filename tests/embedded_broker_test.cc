@@ -17,7 +17,9 @@ std::string describe(const ops::VerifyReport& report) { return ops::format_repor
 }  // namespace
 
 TEST_CASE("100 simultaneous requests for a coupon of capacity 10 issue exactly 10") {
+  COUPONFLOW_EACH_GUARANTEE(guarantee);
   EmbeddedCluster cluster(3);
+  cluster.set_guarantee(guarantee);
   TempDir state;
   cluster.define("flash", 10);
   auto instance = cluster.start(state.path(), "p1");
@@ -54,7 +56,9 @@ TEST_CASE("100 simultaneous requests for a coupon of capacity 10 issue exactly 1
 }
 
 TEST_CASE("a restart with the state directory kept resumes from the checkpoint") {
+  COUPONFLOW_EACH_GUARANTEE(guarantee);
   EmbeddedCluster cluster(2);
+  cluster.set_guarantee(guarantee);
   TempDir state;
   cluster.define("c", 1000);
   {
@@ -86,7 +90,9 @@ TEST_CASE("a restart with the state directory kept resumes from the checkpoint")
 }
 
 TEST_CASE("restore drill: a wiped state directory is rebuilt from the changelog and judging stays right") {
+  COUPONFLOW_EACH_GUARANTEE(guarantee);
   EmbeddedCluster cluster(2);
+  cluster.set_guarantee(guarantee);
   TempDir state;
   cluster.define("small", 50);
   cluster.define("big", 5000);
@@ -133,7 +139,9 @@ TEST_CASE("restore drill: a wiped state directory is rebuilt from the changelog 
 }
 
 TEST_CASE("misrouted records are never counted and land in the DLQ as MISROUTED") {
+  COUPONFLOW_EACH_GUARANTEE(guarantee);
   EmbeddedCluster cluster(3);
+  cluster.set_guarantee(guarantee);
   TempDir state;
   cluster.define("c", 1);
   auto instance = cluster.start(state.path(), "p1");

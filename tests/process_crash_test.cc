@@ -43,7 +43,9 @@ void wait_for_log(const std::filesystem::path& log, const std::string& needle, i
 }  // namespace
 
 TEST_CASE("a SIGKILLed instance restarts from its checkpoint, restoring only the changelog tail") {
+  COUPONFLOW_EACH_GUARANTEE(guarantee);
   EmbeddedCluster cluster(2);
+  cluster.set_guarantee(guarantee);
   TempDir dir;
   const auto state = dir.path() / "state";
   cluster.define("c", 100'000);
@@ -53,7 +55,7 @@ TEST_CASE("a SIGKILLed instance restarts from its checkpoint, restoring only the
   };
 
   // 1. 3000 requests, then a graceful stop: the stores are checkpointed at the end.
-  auto first = start_process(cluster, state, dir.path() / "first.log");
+  auto first = start_process(cluster, state, dir.path() / "first.log", cluster.guarantee_flags());
   wait_for_log(dir.path() / "first.log", "RESTORING -> RUNNING", 2);
   send(0, 3000);
   cluster.wait_for_answers(3000);
@@ -61,7 +63,9 @@ TEST_CASE("a SIGKILLed instance restarts from its checkpoint, restoring only the
 
   // 2. 3000 more, decided but never committed or checkpointed (the commit interval
   //    is longer than the test), then SIGKILL.
-  auto second = start_process(cluster, state, dir.path() / "second.log", {"-X", "commit.interval.ms=600000"});
+  auto second_flags = cluster.guarantee_flags();
+  second_flags.insert(second_flags.end(), {"-X", "commit.interval.ms=600000"});
+  auto second = start_process(cluster, state, dir.path() / "second.log", second_flags);
   wait_for_log(dir.path() / "second.log", "RESTORING -> RUNNING", 2);
   send(3000, 6000);
   cluster.wait_for_answers(6000);
@@ -69,7 +73,7 @@ TEST_CASE("a SIGKILLed instance restarts from its checkpoint, restoring only the
 
   // 3. The restart restores exactly the 3000 holdings written after the checkpoint,
   //    and replays the 3000 uncommitted requests with identical decisions.
-  auto third = start_process(cluster, state, dir.path() / "third.log");
+  auto third = start_process(cluster, state, dir.path() / "third.log", cluster.guarantee_flags());
   wait_for_log(dir.path() / "third.log", "RESTORING -> RUNNING", 2);
   cluster.wait_for_answers(9000);
   CHECK(third->terminate(std::chrono::seconds(30)) == 0);

@@ -18,7 +18,9 @@ TEST_CASE("3 instances under load, one killed and restarted, another added and r
   // Two coupons per partition and ~800 requests/s keep every partition of every topic
   // far below the embedded broker's 5 MB cap, replays after kills included.
   constexpr int kPartitions = 12;
+  COUPONFLOW_EACH_GUARANTEE(guarantee);
   EmbeddedCluster cluster(kPartitions);
+  cluster.set_guarantee(guarantee);
   TempDir dir;
   std::vector<std::string> coupons;
   std::vector<int> per_partition(kPartitions, 0);
@@ -28,7 +30,7 @@ TEST_CASE("3 instances under load, one killed and restarted, another added and r
   }
   for (size_t c = 0; c < coupons.size(); ++c) cluster.define(coupons[c], 100 + 50 * static_cast<int64_t>(c));
   ProcessFleet fleet(cluster.bootstrap(), dir.path());
-  for (const char* name : {"a", "b", "c"}) fleet.start(name);
+  for (const char* name : {"a", "b", "c"}) fleet.start(name, cluster.guarantee_flags());
 
   // Load at ~800 requests/s from the test, for the whole scenario.
   std::atomic<bool> stop_load{false};
@@ -56,10 +58,10 @@ TEST_CASE("3 instances under load, one killed and restarted, another added and r
   for (int round = 0; round < 3; ++round) {  // c crashes and comes back, three times
     fleet.kill("c");
     pause(4);
-    fleet.start("c");
+    fleet.start("c", cluster.guarantee_flags());
     pause(5);
   }
-  fleet.start("d");  // scale out...
+  fleet.start("d", cluster.guarantee_flags());  // scale out...
   pause(7);
   CHECK(fleet.stop("d") == 0);  // ...and back in, gracefully
   pause(5);

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include "state/rocksdb/rocksdb_store.h"
 #include "tests/support/embedded_cluster.h"
 
 using namespace couponflow;
@@ -74,4 +75,40 @@ TEST_CASE("local state ahead of its changelog (the topic was recreated) stops th
   EmbeddedCluster second(1);  // a new, empty cluster: the same state directory no longer matches it
   const std::string error = run_until_failure(second, state.path());
   CHECK(error.find("the changelog was deleted or recreated") != std::string::npos);
+}
+
+TEST_CASE("a table store ahead of its committed offset is rebuilt from its topic") {
+  EmbeddedCluster cluster(1);
+  TempDir state;
+  cluster.define("c", 1);
+  cluster.define("d", 5);
+  {
+    auto instance = cluster.start(state.path(), "p1");
+    EmbeddedCluster::wait_until_running({instance.get()}, 1);
+    cluster.request("r1", "c", "u1");
+    cluster.flush();
+    cluster.wait_for_answers(1);
+    instance->stop();  // the catalog table is checkpointed at offset 2
+  }
+  {
+    // Move the table's checkpoint past the committed catalog offset (2), as a commit
+    // that failed after its checkpoint would.
+    state::RocksDbStoreFactory factory;
+    const auto spec = *cluster.topology().find_store("catalog");
+    auto store = factory.open(state.path() / "coupon-processor" / "0_0" / "catalog", spec);
+    REQUIRE(store->position() == Offset{2});
+    auto writes = store->new_write_set();
+    store->write(*writes, Offset{7});
+  }
+  auto instance = cluster.start(state.path(), "p1");
+  EmbeddedCluster::wait_until_running({instance.get()}, 1);
+  cluster.request("r2", "c", "u2");
+  cluster.request("r3", "d", "u2");
+  cluster.flush();
+  cluster.wait_until_all_answered();
+  CHECK_FALSE(instance->done());
+  std::map<std::string, coupon::CouponResult> by_id;
+  for (const auto& r : cluster.results()) by_id[r.request_id] = r;
+  CHECK(by_id.at("r2").reason == "SOLD_OUT");  // the rebuilt table still knows both coupons
+  CHECK(by_id.at("r3").issue_no == 1);
 }

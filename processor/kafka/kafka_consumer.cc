@@ -369,6 +369,27 @@ std::map<std::string, int32_t> KafkaConsumer::topic_partitions(int timeout_ms) {
 
 int KafkaConsumer::wakeup_fd() const { return impl_->wake_read; }
 
+void KafkaConsumer::seek(const std::vector<std::pair<TopicPartition, Offset>>& positions) {
+  if (positions.empty()) return;
+  auto list = detail::new_list(static_cast<int>(positions.size()));
+  for (const auto& [tp, offset] : positions) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition.value)->offset = offset.value;
+  }
+  if (rd_kafka_error_t* e = rd_kafka_seek_partitions(impl_->rk.get(), list.get(), 10'000)) {
+    std::string text = rd_kafka_error_string(e);
+    rd_kafka_error_destroy(e);
+    throw RetriableError("seek failed: " + text);
+  }
+  for (int i = 0; i < list->cnt; ++i) {
+    if (list->elems[i].err) {
+      throw RetriableError(fmt::format("seek of {}-{} failed: {}", list->elems[i].topic, list->elems[i].partition,
+                                       rd_kafka_err2str(list->elems[i].err)));
+    }
+  }
+}
+
+void* KafkaConsumer::native_handle() const { return impl_->rk.get(); }
+
 void KafkaConsumer::close(int timeout_ms) {
   if (impl_->closed) return;
   if (impl_->group_member) {

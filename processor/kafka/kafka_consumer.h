@@ -91,6 +91,13 @@ class KafkaConsumer {
   /// drained by poll(). Lets a thread wait on several consumers with ::poll.
   int wakeup_fd() const;
 
+  /// Moves the fetch position of assigned partitions (fetched records of the old
+  /// position are discarded by librdkafka).
+  void seek(const std::vector<std::pair<TopicPartition, Offset>>& positions);
+
+  /// The librdkafka handle, for KafkaProducer's transactional offset commits only.
+  void* native_handle() const;
+
   /// Leaves the group (revoking through the listener) and closes the consumer.
   /// librdkafka 2.0 can hang in close if an assignment arrives meanwhile
   /// (librdkafka#4527), so a group member first unsubscribes and polls until its

@@ -47,14 +47,17 @@ struct KafkaProducer::Impl {
 };
 
 KafkaProducer::KafkaProducer(const ClientProperties& overrides) : impl_(std::make_unique<Impl>()) {
+  const bool transactional = !overrides.get("transactional.id").empty();
   ClientProperties props{
       {"enable.idempotence", "true"},
       // A changelog must be an in-order prefix of its task's writes: a batch that fails
       // while later ones succeed (a gap) stops the producer instead of going unnoticed,
       // and nothing times out (the gapless guarantee does not cover timeouts): during
       // a broker outage records wait, they are never dropped.
-      {"enable.gapless.guarantee", "true"},
-      {"message.timeout.ms", "0"},
+      {"enable.gapless.guarantee", transactional ? "false" : "true"},
+      // A transactional producer must time out within its transaction (a record that
+      // fails aborts the transaction instead, and its work is redone).
+      {"message.timeout.ms", transactional ? "60000" : "0"},
       {"acks", "all"},
       {"linger.ms", "5"},
       {"batch.num.messages", "10000"},
@@ -134,6 +137,62 @@ void KafkaProducer::flush(int timeout_ms) {
     throw RetriableError(fmt::format("producer flush timed out after {} ms with {} in flight",
                                      timeout_ms, in_flight()));
   }
+}
+
+namespace {
+/// Classifies a transactional API error once, as librdkafka documents them.
+[[noreturn]] void throw_txn_error(rd_kafka_error_t* error, std::string_view what) {
+  std::string text = fmt::format("{}: {}", what, rd_kafka_error_string(error));
+  const bool fatal = rd_kafka_error_is_fatal(error);
+  const bool abortable = rd_kafka_error_txn_requires_abort(error);
+  const bool retriable = rd_kafka_error_is_retriable(error);
+  rd_kafka_error_destroy(error);
+  if (fatal) throw FatalError(text);
+  if (abortable) throw TransactionAbortedError(text);
+  if (retriable) throw RetriableError(text);
+  throw FatalError(text);
+}
+}  // namespace
+
+void KafkaProducer::init_transactions(int timeout_ms) {
+  if (rd_kafka_error_t* e = rd_kafka_init_transactions(impl_->rk.get(), timeout_ms)) throw_txn_error(e, "init transactions");
+}
+
+void KafkaProducer::begin_transaction() {
+  if (rd_kafka_error_t* e = rd_kafka_begin_transaction(impl_->rk.get())) throw_txn_error(e, "begin transaction");
+  in_transaction_ = true;
+}
+
+void KafkaProducer::send_offsets_to_transaction(const std::vector<std::pair<TopicPartition, Offset>>& offsets,
+                                                const void* consumer_handle, int timeout_ms) {
+  auto list = detail::new_list(static_cast<int>(offsets.size()));
+  for (const auto& [tp, offset] : offsets) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition.value)->offset = offset.value;
+  }
+  rd_kafka_consumer_group_metadata_t* group =
+      rd_kafka_consumer_group_metadata(static_cast<rd_kafka_t*>(const_cast<void*>(consumer_handle)));
+  rd_kafka_error_t* e = rd_kafka_send_offsets_to_transaction(impl_->rk.get(), list.get(), group, timeout_ms);
+  rd_kafka_consumer_group_metadata_destroy(group);
+  if (e != nullptr) throw_txn_error(e, "send offsets to transaction");
+}
+
+void KafkaProducer::commit_transaction(int timeout_ms) {
+  if (rd_kafka_error_t* e = rd_kafka_commit_transaction(impl_->rk.get(), timeout_ms)) throw_txn_error(e, "commit transaction");
+  in_transaction_ = false;
+  if (impl_->failed > 0) {
+    // Cannot happen after a successful commit (any failed record fails the commit),
+    // but a delivery error must never pass silently.
+    throw FatalError(fmt::format("{} record(s) failed in a committed transaction; first: {}", impl_->failed,
+                                 impl_->first_error));
+  }
+}
+
+void KafkaProducer::abort_transaction(int timeout_ms) {
+  if (rd_kafka_error_t* e = rd_kafka_abort_transaction(impl_->rk.get(), timeout_ms)) throw_txn_error(e, "abort transaction");
+  in_transaction_ = false;
+  // Deliveries that failed belonged to the aborted transaction: its work is redone.
+  impl_->failed = 0;
+  impl_->first_error.clear();
 }
 
 void KafkaProducer::poll() { rd_kafka_poll(impl_->rk.get(), 0); }

@@ -40,9 +40,23 @@ class KafkaProducer final : public processor::RecordCollector {
   /// Fetches metadata for topics now, so the first send to each does not wait for it.
   void warm_up(const std::vector<std::string>& topics);
 
+  // --- transactions (exactly-once mode: a producer created with transactional.id) ----
+  // Errors: TransactionAbortedError when the transaction must be aborted (then call
+  // abort_transaction and redo the work), RetriableError for a timeout that may be
+  // retried, FatalError when the producer cannot go on (e.g. fenced by a newer one).
+  void init_transactions(int timeout_ms);
+  void begin_transaction();
+  /// Adds the consumer group's input offsets to the transaction.
+  void send_offsets_to_transaction(const std::vector<std::pair<TopicPartition, Offset>>& offsets,
+                                   const void* consumer_handle, int timeout_ms);
+  void commit_transaction(int timeout_ms);
+  void abort_transaction(int timeout_ms);
+  bool in_transaction() const { return in_transaction_; }
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  bool in_transaction_ = false;
 };
 
 }  // namespace couponflow::kafka

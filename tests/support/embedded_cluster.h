@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/log.h"
 #include "ops/embedded_topics.h"
 #include "ops/verify/verify.h"
 #include "processor/kafka/embedded_broker.h"
@@ -27,6 +28,13 @@
 
 namespace couponflow::testing {
 
+/// Runs the enclosing test case once per processing guarantee (doctest subcases);
+/// declares `guarantee`.
+#define COUPONFLOW_EACH_GUARANTEE(guarantee)                                          \
+  ::couponflow::processor::Guarantee guarantee = ::couponflow::processor::Guarantee::kAtLeastOnce; \
+  SUBCASE("at_least_once") {}                                                         \
+  SUBCASE("exactly_once_v2") { guarantee = ::couponflow::processor::Guarantee::kExactlyOnceV2; }
+
 /// One `process` instance running on a thread of the test.
 class ProcessorInstance {
  public:
@@ -37,6 +45,7 @@ class ProcessorInstance {
         thread_->run(stop_);
       } catch (const std::exception& e) {
         error_ = e.what();
+        log::error("processor instance stopped: {}", error_);
       }
       done_ = true;
     });
@@ -75,9 +84,18 @@ class EmbeddedCluster {
   const topology::Topology& topology() const { return topology_; }
   int partitions() const { return partitions_; }
 
+  /// The processing guarantee of the instances started from now on.
+  void set_guarantee(processor::Guarantee g) { guarantee_ = g; }
+  processor::Guarantee guarantee() const { return guarantee_; }
+  /// The same, as `process` flags (for instances run as child processes).
+  std::vector<std::string> guarantee_flags() const {
+    return {"--guarantee", guarantee_ == processor::Guarantee::kExactlyOnceV2 ? "exactly_once_v2" : "at_least_once"};
+  }
+
   /// A processor config with the embedded broker's fast group settings.
   processor::StreamsConfig config(const std::filesystem::path& state_dir, const std::string& instance) const {
     processor::StreamsConfig c;
+    c.guarantee = guarantee_;
     c.bootstrap = broker_.bootstrap();
     c.state_dir = state_dir;
     c.instance_id = instance;
@@ -191,6 +209,7 @@ class EmbeddedCluster {
 
  private:
   kafka::EmbeddedBroker broker_;
+  processor::Guarantee guarantee_ = processor::Guarantee::kAtLeastOnce;
   int partitions_;
   topology::Topology topology_;
   std::unique_ptr<kafka::KafkaProducer> producer_;
