@@ -37,6 +37,17 @@ auto with_retries(const char* what, Fn&& fn) {
 }
 }  // namespace
 
+struct StreamThread::StandbySlot {
+  std::unique_ptr<Task> task;
+  struct Tail {
+    size_t store;
+    TopicPartition changelog;
+    Offset next;  // the next changelog offset to apply
+    bool dirty = false;
+  };
+  std::vector<Tail> tails;
+};
+
 struct StreamThread::TaskSlot {
   std::unique_ptr<Task> task;
   uint64_t created_epoch = 0;  // the main consumer's rebalance_count() at creation
@@ -77,6 +88,7 @@ StreamThread::~StreamThread() {
   abandoned_ = true;
   try {
     while (!tasks_.empty()) close_task(Partition{tasks_.begin()->first}, false);
+    while (!standbys_.empty()) close_standby(Partition{standbys_.begin()->first});
     if (main_) main_->close();
     if (side_) side_->close();
   } catch (const std::exception& e) {
@@ -96,6 +108,7 @@ void StreamThread::publish_status() {
     s.tasks.push_back({Partition{p}, slot->task->state(), slot->task->stats().processed,
                        slot->task->stats().restored});
   }
+  for (const auto& [p, slot] : standbys_) s.standbys.push_back(Partition{p});
   s.processed = processed_total_;
   s.commits = commits_;
   s.rebalances = rebalances_;
@@ -227,6 +240,7 @@ void StreamThread::step() {
   }
   if (clock_.now_ms() - last_commit_ms_ >= config_.commit_interval_ms) {
     commit_all();
+    flush_standbys();
     last_commit_ms_ = clock_.now_ms();
     publish_status();
   } else if (processed == 0) {
@@ -283,8 +297,18 @@ void StreamThread::route_side(std::vector<Record>& records) {
   for (auto& r : records) {
     auto route = side_routes_.find(TopicPartition{std::string(r.topic), r.partition});
     if (route == side_routes_.end()) continue;  // a partition just unassigned
+    if (route->second.kind == SideRoute::Kind::kStandby) {
+      StandbySlot& standby = *standbys_.at(route->second.task.value);
+      for (auto& tail : standby.tails) {
+        if (tail.store != route->second.index || r.offset < tail.next) continue;
+        standby.task->restore(tail.store, r);
+        tail.next = r.offset.next();
+        tail.dirty = true;
+      }
+      continue;
+    }
     TaskSlot& slot = *tasks_.at(route->second.task.value);
-    if (!route->second.restore) {
+    if (route->second.kind == SideRoute::Kind::kTable) {
       add_input(slot, route->second.index, std::move(r));
       continue;
     }
@@ -416,6 +440,81 @@ bool StreamThread::commit_all() {
   return true;
 }
 
+void StreamThread::update_standbys() {
+  if (config_.num_standby_replicas <= 0 || stopping_) return;
+  for (auto it = standbys_.begin(); it != standbys_.end();) {
+    const int32_t p = (it++)->first;  // close_standby erases
+    if (tasks_.contains(p)) close_standby(Partition{p});
+  }
+  for (int32_t p = 0; p < partition_count_; ++p) {
+    if (!tasks_.contains(p) && !standbys_.contains(p)) open_standby(Partition{p});
+  }
+}
+
+void StreamThread::open_standby(Partition partition) {
+  auto slot = std::make_unique<StandbySlot>();
+  TaskEnvironment env;
+  env.application_id = config_.application_id;
+  env.partition_count = partition_count_;
+  env.task_dir = state_dir_->task_dir(TaskId{partition});
+  env.store_factory = store_factory_.get();
+  env.collector = producer_.get();
+  env.clock = &clock_;
+  env.store_cache_bytes = config_.store_cache_bytes;
+  slot->task = std::make_unique<Task>(TaskId{partition}, topology_, env);
+  for (const ChangelogSpec& c : slot->task->begin_standby()) {
+    if (c.is_source_topic) continue;  // a table restores from its topic on takeover: small
+    const Offset start = c.position.value_or(Offset{0});
+    kafka::Watermarks wm;
+    try {
+      wm = side_->query_watermarks(c.changelog, kBrokerTimeoutMs);
+    } catch (const RetriableError& e) {
+      log::warn("standby {}: not kept for now: {}", TaskId{partition}, e.what());
+      return;  // nothing registered yet: the slot just closes
+    }
+    if (start < wm.low || start > wm.high) {
+      // Optional by nature: a standby that cannot be built is skipped, loudly; the
+      // active task's restore makes the same check and stops if it must.
+      log::warn("standby {}: not kept: its store is at {} but {} spans {}..{}", TaskId{partition}, start,
+                c.changelog, wm.low, wm.high);
+      return;
+    }
+    slot->tails.push_back({c.store_index, c.changelog, start});
+  }
+  for (const auto& tail : slot->tails) {
+    log::info("standby {}: tailing {} from offset {}", TaskId{partition}, tail.changelog, tail.next);
+    side_routes_[tail.changelog] = SideRoute{partition, SideRoute::Kind::kStandby, tail.store};
+    side_->assign({{tail.changelog, tail.next}});
+  }
+  standbys_[partition.value] = std::move(slot);
+}
+
+void StreamThread::close_standby(Partition partition) {
+  auto it = standbys_.find(partition.value);
+  if (it == standbys_.end()) return;
+  StandbySlot& slot = *it->second;
+  std::vector<TopicPartition> changelogs;
+  for (auto& tail : slot.tails) {
+    slot.task->finish_restore(tail.store, tail.next);  // durable: the next owner starts there
+    changelogs.push_back(tail.changelog);
+    side_routes_.erase(tail.changelog);
+    log::info("standby {}: handing over {} at offset {}", TaskId{partition}, tail.changelog, tail.next);
+  }
+  side_->unassign(changelogs);
+  slot.task->close();
+  standbys_.erase(it);
+}
+
+void StreamThread::flush_standbys() {
+  for (auto& [p, slot] : standbys_) {
+    for (auto& tail : slot->tails) {
+      if (!tail.dirty) continue;
+      slot->task->finish_restore(tail.store, tail.next);
+      tail.dirty = false;
+    }
+  }
+}
+
 bool StreamThread::exactly_once() const { return config_.guarantee == Guarantee::kExactlyOnceV2; }
 
 std::string StreamThread::transactional_id() const {
@@ -489,7 +588,9 @@ void StreamThread::on_assigned(const std::vector<TopicPartition>& partitions) {
     }
     mine.push_back(tp.partition);
   }
+  for (auto p : mine) close_standby(p);  // its stores become the task's, warm
   open_tasks(mine, /*already_assigned=*/false);
+  update_standbys();
   publish_status();
 }
 
@@ -583,7 +684,7 @@ void StreamThread::open_tasks(const std::vector<Partition>& partitions, bool alr
       log::info("task {}: restoring store {} from {} offsets {}..{} ({} records)", task.id(), store,
                 c.changelog, start, end, end.value - start.value);
       slot->restoring.push_back({c.store_index, c.changelog, end});
-      side_routes_[c.changelog] = SideRoute{task.id().partition, true, c.store_index};
+      side_routes_[c.changelog] = SideRoute{task.id().partition, SideRoute::Kind::kRestore, c.store_index};
       side_->assign({{c.changelog, start}});
     }
     if (!slot->restoring.empty()) to_pause.push_back(sources[primary_source_]);
@@ -626,7 +727,7 @@ void StreamThread::start_task(TaskSlot& slot) {
   const auto& sources = task.source_partitions();
   for (size_t s = 0; s < sources.size(); ++s) {
     if (s == primary_source_) continue;
-    side_routes_[sources[s]] = SideRoute{task.id().partition, false, s};
+    side_routes_[sources[s]] = SideRoute{task.id().partition, SideRoute::Kind::kTable, s};
     side_->assign({{sources[s], slot.start_offsets[s]}});
   }
   main_->resume({sources[primary_source_]});
@@ -663,6 +764,7 @@ void StreamThread::on_revoked(const std::vector<TopicPartition>& partitions) {
   // returns), then close the revoked tasks, keeping their local state for next time.
   const bool committed = commit_all();
   for (const auto& tp : partitions) close_task(tp.partition, committed);
+  update_standbys();  // what we gave away, we keep warm
   publish_status();
 }
 
@@ -673,6 +775,7 @@ void StreamThread::on_lost(const std::vector<TopicPartition>& partitions) {
   // The open transaction holds work of the lost tasks, which must not commit now;
   // aborting it takes the remaining tasks' work too, so they redo it.
   if (exactly_once() && producer_->in_transaction()) abort_and_redo("partitions were lost");
+  update_standbys();
   publish_status();
 }
 
@@ -682,6 +785,7 @@ void StreamThread::shutdown() {
   commit_all();
   main_->close();  // leaves the group; on_revoked commits and closes the tasks
   while (!tasks_.empty()) close_task(Partition{tasks_.begin()->first}, true);
+  while (!standbys_.empty()) close_standby(Partition{standbys_.begin()->first});
   if (exactly_once() && producer_->in_transaction()) producer_->abort_transaction(kBrokerTimeoutMs);  // empty by now
   producer_->flush(30'000);
   side_->close();

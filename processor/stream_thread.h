@@ -37,6 +37,7 @@ struct TaskStatus {
 struct ThreadStatus {
   bool running = false;  // joined the group and not shutting down
   std::vector<TaskStatus> tasks;
+  std::vector<Partition> standbys;  // partitions kept warm as standby replicas
   uint64_t processed = 0;
   uint64_t commits = 0;
   uint64_t rebalances = 0;
@@ -71,10 +72,12 @@ class StreamThread final : private kafka::RebalanceListener {
 
  private:
   struct TaskSlot;
+  struct StandbySlot;
   struct SideRoute {
+    enum class Kind { kRestore, kTable, kStandby };
     Partition task;
-    bool restore;  // true: a changelog being restored; false: a table source
-    size_t index;  // store index (restore) or source index (table)
+    Kind kind;
+    size_t index;  // store index (restore, standby) or source index (table)
   };
 
   void start();
@@ -86,6 +89,12 @@ class StreamThread final : private kafka::RebalanceListener {
   void on_lost(const std::vector<TopicPartition>& partitions) override;
 
   void open_tasks(const std::vector<Partition>& partitions, bool already_assigned);
+  /// Standby replicas (num.standby.replicas > 0): a warm copy of the stores of every
+  /// partition this instance does not own, kept by tailing their changelogs.
+  void update_standbys();
+  void open_standby(Partition partition);
+  void close_standby(Partition partition);
+  void flush_standbys();
   bool exactly_once() const;
   std::string transactional_id() const;
   bool mirror_transactional_offsets(const std::vector<std::pair<TopicPartition, Offset>>& offsets);
@@ -121,6 +130,7 @@ class StreamThread final : private kafka::RebalanceListener {
   std::unique_ptr<kafka::KafkaConsumer> side_;
 
   std::map<int32_t, std::unique_ptr<TaskSlot>> tasks_;
+  std::map<int32_t, std::unique_ptr<StandbySlot>> standbys_;
   std::map<TopicPartition, SideRoute> side_routes_;
   std::vector<Record> batch_;
   EpochMillis last_commit_ms_ = 0;

@@ -29,6 +29,10 @@ struct StreamsConfig {
   /// How long a source that is not known to be caught up may hold back a task's
   /// other sources (Kafka Streams' max.task.idle.ms).
   int64_t max_task_idle_ms = 2000;
+  /// 0: no standby replicas. Above 0: this instance keeps a warm copy of the stores of
+  /// every task it does not own (librdkafka's assignors cannot place a given number of
+  /// replicas, so "some" means "all" here), so a failover restores only a tail.
+  int num_standby_replicas = 0;
   /// How often the partition counts of the input topics are checked: a change stops
   /// the instance (see processor/partition_guard.h).
   int64_t partition_check_interval_ms = 5000;

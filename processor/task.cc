@@ -15,6 +15,7 @@ std::string_view to_string(TaskState state) {
     case TaskState::kCreated: return "CREATED";
     case TaskState::kRestoring: return "RESTORING";
     case TaskState::kRunning: return "RUNNING";
+    case TaskState::kStandby: return "STANDBY";
     case TaskState::kClosed: return "CLOSED";
   }
   return "?";
@@ -120,8 +121,9 @@ void Task::transition_to(TaskState next) {
   bool legal = false;
   switch (state_) {
     case TaskState::kCreated:
-      legal = next == TaskState::kRestoring || next == TaskState::kClosed;
+      legal = next == TaskState::kRestoring || next == TaskState::kStandby || next == TaskState::kClosed;
       break;
+    case TaskState::kStandby: legal = next == TaskState::kClosed; break;
     case TaskState::kRestoring:
       legal = next == TaskState::kRunning || next == TaskState::kClosed;
       break;
@@ -138,6 +140,15 @@ void Task::transition_to(TaskState next) {
 
 std::vector<ChangelogSpec> Task::begin_restore() {
   transition_to(TaskState::kRestoring);
+  return open_stores();
+}
+
+std::vector<ChangelogSpec> Task::begin_standby() {
+  transition_to(TaskState::kStandby);
+  return open_stores();
+}
+
+std::vector<ChangelogSpec> Task::open_stores() {
   std::vector<ChangelogSpec> changelogs;
   for (size_t i = 0; i < topology_.stores().size(); ++i) {
     const state::StoreSpec& spec = topology_.stores()[i];

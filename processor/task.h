@@ -24,9 +24,14 @@ namespace couponflow::processor {
 /// Task lifecycle. Transitions go through Task::transition_to, which rejects any other.
 ///
 ///   CREATED ──> RESTORING ──> RUNNING ──> CLOSED
-///      │            │                       ^
+///      │  │         │                       ^
+///      │  └──> STANDBY ─────────────────────┤
 ///      └────────────┴───────────────────────┘
-enum class TaskState { kCreated, kRestoring, kRunning, kClosed };
+///
+/// A STANDBY task only keeps its stores warm by applying their changelogs (a standby
+/// replica); it never processes. It is closed, and its stores handed over through the
+/// state directory, when its partition is assigned to this instance.
+enum class TaskState { kCreated, kRestoring, kRunning, kStandby, kClosed };
 std::string_view to_string(TaskState state);
 
 /// What a task needs from the runtime that creates it.
@@ -88,11 +93,14 @@ class Task {
   // --- restoring --------------------------------------------------------------------
   /// Opens the stores (CREATED -> RESTORING) and says what to restore.
   std::vector<ChangelogSpec> begin_restore();
+  /// Opens the stores as a standby replica (CREATED -> STANDBY): the changelogs are
+  /// then applied through restore() and made durable through finish_restore().
+  std::vector<ChangelogSpec> begin_standby();
   /// Deletes a store's local content, to be restored from scratch (RESTORING).
   void reset_store(size_t store_index);
   /// Applies one changelog record to a store (RESTORING).
   void restore(size_t store_index, const Record& record);
-  /// Makes a store's restored content durable with position `end` (RESTORING).
+  /// Makes a store's restored content durable with position `end` (RESTORING, STANDBY).
   void finish_restore(size_t store_index, Offset end);
   /// Initializes the processors; input resumes at `next_offsets[source]`
   /// (RESTORING -> RUNNING).
@@ -127,6 +135,7 @@ class Task {
   class ChangelogAppender;
 
   void transition_to(TaskState next);
+  std::vector<ChangelogSpec> open_stores();
   void deliver(topology::NodeRef node, const Record& record);
   void process_source(size_t source_index, const Record& record);
   void apply_source(size_t source_index, const Record& record);
