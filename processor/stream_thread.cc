@@ -61,6 +61,7 @@ struct StreamThread::TaskSlot {
   std::vector<Restore> restoring;
   EpochMillis restore_started_ms = 0;
   uint64_t restored_records = 0;
+  uint64_t restored_bytes = 0;  // keys and values, as read from the changelogs
   std::set<size_t> paused_sources;
 };
 
@@ -320,6 +321,7 @@ void StreamThread::route_side(std::vector<Record>& records) {
     if (r.offset < restore->end) {
       slot.task->restore(route->second.index, r);
       ++slot.restored_records;
+      slot.restored_bytes += (r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0);
     }
     if (r.offset.next() >= restore->end) finish_restore(slot, restore->store);
   }
@@ -715,8 +717,9 @@ void StreamThread::start_task(TaskSlot& slot) {
   Task& task = *slot.task;
   if (slot.restored_records > 0) {
     const double seconds = std::max<EpochMillis>(1, clock_.now_ms() - slot.restore_started_ms) / 1000.0;
-    log::info("task {}: restored {} records in {:.3f} s ({:.0f} records/s)", task.id(), slot.restored_records,
-              seconds, slot.restored_records / seconds);
+    log::info("task {}: restored {} records ({} bytes) in {:.3f} s ({:.0f} records/s, {:.1f} MB/s)", task.id(),
+              slot.restored_records, slot.restored_bytes, seconds, slot.restored_records / seconds,
+              static_cast<double>(slot.restored_bytes) / seconds / 1e6);
   }
   task.start_running(slot.start_offsets);
   std::string from;

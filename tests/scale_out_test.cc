@@ -9,7 +9,7 @@
 
 #include "common/murmur2.h"
 #include "tests/support/embedded_cluster.h"
-#include "tests/support/process_fleet.h"
+#include "ops/fleet.h"
 
 using namespace couponflow;
 using namespace couponflow::testing;
@@ -29,7 +29,8 @@ TEST_CASE("3 instances under load, one killed and restarted, another added and r
     if (per_partition[murmur2_partition(id, kPartitions).value]++ < 2) coupons.push_back(id);
   }
   for (size_t c = 0; c < coupons.size(); ++c) cluster.define(coupons[c], 100 + 50 * static_cast<int64_t>(c));
-  ProcessFleet fleet(cluster.bootstrap(), dir.path());
+  ops::Fleet fleet(COUPONFLOW_BIN, cluster.bootstrap(), dir.path(),
+                   {"-X", "consumer.session.timeout.ms=3000", "-X", "consumer.heartbeat.interval.ms=500"});
   for (const char* name : {"a", "b", "c"}) fleet.start(name, cluster.guarantee_flags());
 
   // Load at ~800 requests/s from the test, for the whole scenario.

@@ -2,13 +2,11 @@
 
 #include <doctest/doctest.h>
 
-#include <fstream>
-#include <regex>
 #include <set>
 
 #include "common/murmur2.h"
 #include "tests/support/embedded_cluster.h"
-#include "tests/support/process_fleet.h"
+#include "ops/fleet.h"
 
 using namespace couponflow;
 using namespace couponflow::testing;
@@ -37,7 +35,8 @@ Failover kill_and_take_over(bool standby) {
     }
   }
   for (const auto& c : coupons) cluster.define(c, 1'000'000);
-  ProcessFleet fleet(cluster.bootstrap(), dir.path());
+  ops::Fleet fleet(COUPONFLOW_BIN, cluster.bootstrap(), dir.path(),
+                   {"-X", "consumer.session.timeout.ms=3000", "-X", "consumer.heartbeat.interval.ms=500"});
   std::vector<std::string> flags;
   if (standby) flags = {"-X", "num.standby.replicas=1"};
   fleet.start("a", flags);
@@ -62,13 +61,10 @@ Failover kill_and_take_over(bool standby) {
 
   Failover f;
   f.holdings = static_cast<int64_t>(owned_by_a.size()) * kPerPartition;
-  std::ifstream in(dir.path() / "b-1.log");
-  const std::regex restored(R"(task 0_(\d+): restored (\d+) records in ([0-9.]+) s)");
-  for (std::string line; std::getline(in, line);) {
-    std::smatch m;
-    if (std::regex_search(line, m, restored) && owned_by_a.contains(std::stoi(m[1]))) {
-      f.restored += std::stoll(m[2]);
-      f.restore_seconds += std::stod(m[3]);
+  for (const auto& r : fleet.restores()) {
+    if (r.instance == "b" && owned_by_a.contains(r.partition)) {
+      f.restored += r.records;
+      f.restore_seconds += r.seconds;
     }
   }
   auto report = cluster.verify();

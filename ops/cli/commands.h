@@ -15,5 +15,7 @@ Run add_process_command(CLI::App& root);
 Run add_catalog_command(CLI::App& root);
 Run add_verify_command(CLI::App& root);
 Run add_demo_command(CLI::App& root);
+Run add_drill_command(CLI::App& root);
+Run add_loadgen_command(CLI::App& root);
 
 }  // namespace couponflow::cli

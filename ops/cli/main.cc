@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   add(cli::add_catalog_command(app));
   add(cli::add_verify_command(app));
   add(cli::add_demo_command(app));
+  add(cli::add_drill_command(app));
+  add(cli::add_loadgen_command(app));
 
   try {
     app.parse(argc, argv);

@@ -369,6 +369,18 @@ std::map<std::string, int32_t> KafkaConsumer::topic_partitions(int timeout_ms) {
 
 int KafkaConsumer::wakeup_fd() const { return impl_->wake_read; }
 
+std::optional<std::string_view> message_header(const Record& record, std::string_view name) {
+  auto* msg = static_cast<rd_kafka_message_t*>(record.storage.get());
+  if (msg == nullptr) return std::nullopt;
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(msg, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) return std::nullopt;
+  const std::string key(name);
+  const void* value = nullptr;
+  size_t size = 0;
+  if (rd_kafka_header_get_last(headers, key.c_str(), &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR) return std::nullopt;
+  return std::string_view(static_cast<const char*>(value), size);
+}
+
 void KafkaConsumer::seek(const std::vector<std::pair<TopicPartition, Offset>>& positions) {
   if (positions.empty()) return;
   auto list = detail::new_list(static_cast<int>(positions.size()));

@@ -109,4 +109,8 @@ class KafkaConsumer {
   std::unique_ptr<Impl> impl_;
 };
 
+/// A header of a record returned by KafkaConsumer::poll (and only such a record), or
+/// nullopt. The view lives as long as the record.
+std::optional<std::string_view> message_header(const Record& record, std::string_view name);
+
 }  // namespace couponflow::kafka

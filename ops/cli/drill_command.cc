@@ -1,0 +1,43 @@
+// couponflow drill restore|kill: failure drills that end in verify's verdict.
+
+#include "ops/cli/commands.h"
+#include "ops/drill/drill.h"
+
+namespace couponflow::cli {
+
+Run add_drill_command(CLI::App& root) {
+  auto o = std::make_shared<ops::DrillOptions>();
+  auto kind = std::make_shared<std::string>();
+  auto* cmd = root.add_subcommand(
+      "drill",
+      "Failure drills on your cluster (--bootstrap) or on an embedded broker (default): each starts its own "
+      "processor instances, drives load, does its damage and ends with verify's verdict (exit 0 iff it passes).");
+  cmd->require_subcommand(1);
+  auto* restore = cmd->add_subcommand(
+      "restore", "Stop an instance, wipe its state, restart it; report the restore (records/s, MB/s) and verify.");
+  auto* kill = cmd->add_subcommand(
+      "kill", "SIGKILL a random instance every --interval seconds while load runs, restart it, then verify.");
+  for (auto* sub : {restore, kill}) {
+    sub->add_option("--bootstrap", o->bootstrap, "your cluster (its topics and catalog must exist); default: embedded");
+    sub->add_option("--partitions", o->partitions, "partitions of the embedded broker's topics (default 12)")
+        ->check(CLI::Range(1, 64));
+    sub->add_option("--instances", o->instances, "processor instances to run (default 2, kill: 3)")
+        ->check(CLI::Range(1, 8));
+    sub->add_option("--seed", o->seed, "random seed of the load");
+    sub->add_option("--dir", o->work_dir, "keep state and logs here (default: a temporary directory)");
+    sub->add_option("-X", o->process_settings, "key=value passed to every instance (repeatable)");
+  }
+  restore->add_option("--requests", o->requests, "requests before the wipe (default 60000)")
+      ->check(CLI::Range(1, 2'000'000));
+  kill->add_option("--rate", o->rate, "requests per second (default 2000)")->check(CLI::Range(1, 100'000));
+  kill->add_option("--duration", o->duration_seconds, "seconds of load (default 30)")->check(CLI::Range(5, 3600));
+  kill->add_option("--interval", o->interval_seconds, "seconds between kills (default 8)")->check(CLI::Range(2, 600));
+  restore->callback([kind] { *kind = "restore"; });
+  kill->callback([kind, o, kill] {
+    *kind = "kill";
+    if (kill->count("--instances") == 0) o->instances = 3;
+  });
+  return [o, kind] { return *kind == "restore" ? ops::run_restore_drill(*o) : ops::run_kill_drill(*o); };
+}
+
+}  // namespace couponflow::cli

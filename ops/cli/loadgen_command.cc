@@ -1,0 +1,60 @@
+// couponflow loadgen: coupon requests for the coupons in the catalog.
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "common/errors.h"
+#include "common/log.h"
+#include "ops/cli/commands.h"
+#include "ops/signals.h"
+#include "ops/workload.h"
+#include "topology/coupon/coupon_topology.h"
+
+namespace couponflow::cli {
+
+Run add_loadgen_command(CLI::App& root) {
+  struct Options {
+    std::string bootstrap;
+    int64_t requests = 10'000;
+    int64_t rate = 0;
+    ops::RequestMix mix;
+  };
+  auto o = std::make_shared<Options>();
+  auto* cmd = root.add_subcommand(
+      "loadgen",
+      "Send coupon requests for the coupons in the catalog, keyed by coupon id and partitioned by murmur2, with "
+      "one hot coupon and client resends.");
+  cmd->add_option("--bootstrap", o->bootstrap, "Kafka bootstrap servers")->required();
+  cmd->add_option("--requests", o->requests, "requests to send (default 10000)")->check(CLI::Range(1, 100'000'000));
+  cmd->add_option("--rate", o->rate, "requests per second (default: as fast as possible)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--users", o->mix.users, "distinct users (default 40000)")->check(CLI::PositiveNumber);
+  cmd->add_option("--hot-share", o->mix.hot_share, "share of requests for the first coupon (default 0.06)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--resend-share", o->mix.resend_share, "share of requests sent twice (default 0.02)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--id-prefix", o->mix.id_prefix, "requestId prefix (default d-)");
+  cmd->add_option("--seed", o->mix.seed, "random seed");
+  return [o] {
+    const auto& stop = ops::install_stop_signals();
+    const coupon::CouponTopics topics;
+    const kafka::ClientProperties client{{"bootstrap.servers", o->bootstrap}};
+    const auto coupons = ops::read_catalog(client, topics.catalog);
+    if (coupons.empty()) throw FatalError("the catalog is empty: publish coupons first (couponflow catalog put ...)");
+    const auto records = ops::plan_requests(coupons, 0, o->requests, o->mix);
+    kafka::KafkaProducer producer(client);
+    producer.warm_up({topics.issuance});
+    std::atomic<int64_t> sent{0};
+    const auto start = std::chrono::steady_clock::now();
+    ops::send_records(producer, topics.issuance, records, o->rate, stop, sent);
+    producer.flush(60'000);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("loadgen: %lld records (%lld requests, %zu coupons) sent to %s in %.2f s (%.0f/s)\n",
+                static_cast<long long>(sent.load()), static_cast<long long>(o->requests), coupons.size(),
+                topics.issuance.c_str(), seconds, static_cast<double>(sent.load()) / seconds);
+    return 0;
+  };
+}
+
+}  // namespace couponflow::cli

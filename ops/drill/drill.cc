@@ -1,0 +1,246 @@
+#include "ops/drill/drill.h"
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "common/errors.h"
+#include "common/log.h"
+#include "ops/answer_tracker.h"
+#include "ops/embedded_topics.h"
+#include "ops/fleet.h"
+#include "ops/signals.h"
+#include "ops/verify/verify.h"
+#include "ops/workload.h"
+#include "processor/kafka/embedded_broker.h"
+#include "processor/kafka/topic_reader.h"
+#include "topology/coupon/coupon_topology.h"
+
+namespace couponflow::ops {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+/// Where a drill runs: the user's cluster, or an embedded broker set up like the demo's.
+struct Environment {
+  std::unique_ptr<kafka::EmbeddedBroker> broker;
+  std::string bootstrap;
+  int partitions = 0;
+  std::vector<CatalogEntry> coupons;
+  coupon::CouponTopics topics;
+  std::filesystem::path dir;
+  bool own_dir = false;
+
+  kafka::ClientProperties client() const { return {{"bootstrap.servers", bootstrap}}; }
+};
+
+Environment prepare(const DrillOptions& o) {
+  Environment env;
+  if (o.bootstrap.empty()) {
+    env.broker = std::make_unique<kafka::EmbeddedBroker>(1);
+    create_topology_topics(*env.broker, coupon::build_coupon_topology(), {"coupon-processor"}, o.partitions);
+    env.bootstrap = env.broker->bootstrap();
+    env.partitions = o.partitions;
+    env.coupons = balanced_catalog(o.partitions, 2, "drill", {20'000, 5'000, 50'000, 2'000});
+    kafka::KafkaProducer producer(env.client());
+    publish_catalog(producer, env.topics.catalog, env.coupons);
+    fmt::print("embedded broker at {}, {} partitions, {} coupons\n", env.bootstrap, env.partitions,
+               env.coupons.size());
+  } else {
+    env.bootstrap = o.bootstrap;
+    const auto topics = kafka::list_topics(env.client());
+    auto it = topics.find(env.topics.issuance);
+    if (it == topics.end()) throw FatalError("topic " + env.topics.issuance + " does not exist");
+    env.partitions = it->second;
+    env.coupons = read_catalog(env.client(), env.topics.catalog);
+    if (env.coupons.empty()) {
+      throw FatalError("the catalog is empty: publish coupons first (couponflow catalog put ...)");
+    }
+    fmt::print("cluster {}, {} partitions, {} coupons in the catalog\n", env.bootstrap, env.partitions,
+               env.coupons.size());
+  }
+  env.own_dir = o.work_dir.empty();
+  env.dir = o.work_dir;
+  if (env.own_dir) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "couponflow-drill-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) throw FatalError("cannot create a drill directory");
+    env.dir = tmpl;
+  }
+  return env;
+}
+
+std::vector<std::string> instance_args(const DrillOptions& o, bool embedded) {
+  std::vector<std::string> args;
+  if (embedded) args = {"-X", "consumer.session.timeout.ms=3000", "-X", "consumer.heartbeat.interval.ms=500"};
+  for (const auto& s : o.process_settings) {
+    args.push_back("-X");
+    args.push_back(s);
+  }
+  return args;
+}
+
+void require_settled(Fleet& fleet, int partitions, const std::atomic<bool>& stop) {
+  const auto start = Clock::now();
+  if (!fleet.wait_until_settled(partitions, std::chrono::seconds(120), std::chrono::seconds(1), &stop)) {
+    throw FatalError(stop.load() ? "interrupted" : "the processor group did not settle within 120 s");
+  }
+  std::string split;
+  for (const auto& [name, ps] : fleet.running_partitions()) split += fmt::format(" {} runs {};", name, ps.size());
+  fmt::print("group settled after {:.1f} s:{}\n", seconds_since(start), split);
+}
+
+void wait_answered(AnswerTracker& tracker, int64_t expected, const std::atomic<bool>& stop, int timeout_seconds) {
+  const auto start = Clock::now();
+  while (tracker.answered_records() < expected) {
+    if (stop.load()) throw FatalError("interrupted");
+    if (seconds_since(start) > timeout_seconds) {
+      throw FatalError(fmt::format("only {} of {} records answered after {} s", tracker.answered_records(), expected,
+                                   timeout_seconds));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+/// Stops every instance, runs verify, prints the verdict; the drill's exit code.
+int finish(Fleet& fleet, Environment& env) {
+  bool clean = true;
+  for (const auto& name : fleet.names()) {
+    if (!fleet.running(name)) continue;
+    auto status = fleet.stop(name);
+    clean = clean && status == 0;
+    if (status != 0) fmt::print("instance {} did not stop cleanly ({})\n", name, status ? *status : -1);
+  }
+  const auto report = verify_topics(env.client(), env.topics);
+  fmt::print("{}", format_report(report, 10));
+  const bool ok = report.ok() && clean;
+  if (env.own_dir && ok) std::filesystem::remove_all(env.dir);
+  if (!ok) fmt::print("logs kept in {}\n", env.dir.string());
+  return ok ? 0 : 1;
+}
+
+}  // namespace
+
+int run_restore_drill(const DrillOptions& o) {
+  const auto& stop = install_stop_signals();
+  log::set_min_level(log::Level::kWarn);
+  fmt::print("== restore drill ==\n");
+  Environment env = prepare(o);
+  Fleet fleet(self_executable(), env.bootstrap, env.dir, instance_args(o, env.broker != nullptr));
+  std::vector<std::string> names;
+  for (int i = 1; i <= o.instances; ++i) names.push_back(fmt::format("drill-{}", i));
+  for (const auto& n : names) fleet.start(n);
+  require_settled(fleet, env.partitions, stop);
+
+  RequestMix mix;
+  mix.id_prefix = fmt::format("restore-{}-", o.seed);
+  mix.users = std::max<int64_t>(1000, o.requests);
+  mix.seed = o.seed;
+  const auto before = plan_requests(env.coupons, 0, o.requests, mix);
+  mix.seed = o.seed + 1;
+  const auto after = plan_requests(env.coupons, o.requests, std::max<int64_t>(1, o.requests / 10), mix);
+  AnswerTracker tracker(env.client(), env.topics, env.partitions, mix.id_prefix,
+                        static_cast<size_t>(o.requests + o.requests / 10 + 1));
+  kafka::KafkaProducer producer(env.client());
+  std::atomic<int64_t> sent{0};
+  const auto on_send = [&](int64_t i) { tracker.mark_sent(i); };
+  send_records(producer, env.topics.issuance, before, 0, stop, sent, on_send);
+  producer.flush(60'000);
+  wait_answered(tracker, static_cast<int64_t>(before.size()), stop, 300);
+  fmt::print("load: {} records sent and answered\n", before.size());
+
+  // The drill: one instance goes away, its state with it, and comes back.
+  const std::string& victim = names.front();
+  const auto victim_state = fleet.state_dir(victim);
+  uint64_t state_bytes = 0;
+  std::error_code ec;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(victim_state, ec)) {
+    if (f.is_regular_file(ec)) state_bytes += f.file_size(ec);
+  }
+  const auto status = fleet.stop(victim);
+  fmt::print("stopped {} (exit {}), wiping its state ({:.1f} MB on disk)\n", victim, status ? *status : -1,
+             static_cast<double>(state_bytes) / 1e6);
+  fleet.wipe_state(victim);
+  const auto restarted = Clock::now();
+  fleet.start(victim);
+  require_settled(fleet, env.partitions, stop);
+  const double back_after = seconds_since(restarted);
+
+  int64_t records = 0, bytes = 0;
+  double wall = 0;
+  int tasks = 0;
+  for (const auto& r : fleet.restores()) {
+    if (r.instance != victim) continue;
+    records += r.records;
+    bytes += r.bytes;
+    wall = std::max(wall, r.seconds);  // its tasks restore side by side
+    ++tasks;
+  }
+  fmt::print("restore: {} rebuilt {} tasks from their changelogs: {} records ({:.2f} MB) in {:.3f} s = {:.0f} "
+             "records/s, {:.1f} MB/s; all partitions running again {:.1f} s after the restart\n",
+             victim, tasks, records, static_cast<double>(bytes) / 1e6, wall,
+             wall > 0 ? static_cast<double>(records) / wall : 0.0, wall > 0 ? static_cast<double>(bytes) / wall / 1e6 : 0.0,
+             back_after);
+
+  send_records(producer, env.topics.issuance, after, 0, stop, sent, on_send);
+  producer.flush(60'000);
+  wait_answered(tracker, static_cast<int64_t>(before.size() + after.size()), stop, 300);
+  fmt::print("after the restore: {} more records sent and answered\n", after.size());
+  tracker.stop();
+  return finish(fleet, env);
+}
+
+int run_kill_drill(const DrillOptions& o) {
+  const auto& stop = install_stop_signals();
+  log::set_min_level(log::Level::kWarn);
+  fmt::print("== kill drill ==\n");
+  Environment env = prepare(o);
+  Fleet fleet(self_executable(), env.bootstrap, env.dir, instance_args(o, env.broker != nullptr));
+  std::vector<std::string> names;
+  for (int i = 1; i <= o.instances; ++i) names.push_back(fmt::format("drill-{}", i));
+  for (const auto& n : names) fleet.start(n);
+  require_settled(fleet, env.partitions, stop);
+
+  RequestMix mix;
+  mix.id_prefix = fmt::format("kill-{}-", o.seed);
+  const int64_t total = o.rate * o.duration_seconds;
+  mix.users = std::max<int64_t>(1000, total);
+  mix.seed = o.seed;
+  const auto load = plan_requests(env.coupons, 0, total, mix);
+  AnswerTracker tracker(env.client(), env.topics, env.partitions, mix.id_prefix, static_cast<size_t>(total));
+  kafka::KafkaProducer producer(env.client());
+  std::atomic<int64_t> sent{0};
+  std::thread sender([&] {
+    send_records(producer, env.topics.issuance, load, o.rate, stop, sent, [&](int64_t i) { tracker.mark_sent(i); });
+  });
+
+  std::mt19937 rng(static_cast<uint32_t>(o.seed));
+  int kills = 0;
+  const auto start = Clock::now();
+  while (seconds_since(start) + o.interval_seconds < o.duration_seconds && !stop.load()) {
+    std::this_thread::sleep_for(std::chrono::seconds(o.interval_seconds) / 2);
+    const std::string& victim = names[rng() % names.size()];
+    fleet.kill(victim);
+    ++kills;
+    fmt::print("[{:5.1f} s] SIGKILL {} (sent {}, answered {})\n", seconds_since(start), victim, sent.load(),
+               tracker.answered_records());
+    std::this_thread::sleep_for(std::chrono::seconds(o.interval_seconds) / 2);
+    fleet.start(victim);
+    fmt::print("[{:5.1f} s] restarted {}\n", seconds_since(start), victim);
+  }
+  sender.join();
+  producer.flush(60'000);
+  wait_answered(tracker, static_cast<int64_t>(load.size()), stop, 300);
+  tracker.stop();
+  int64_t restored = 0;
+  for (const auto& r : fleet.restores()) restored += r.records;
+  fmt::print("load: {} records at {}/s over {} s, {} SIGKILLs; every record answered; {} changelog records "
+             "restored along the way\n",
+             load.size(), o.rate, o.duration_seconds, kills, restored);
+  return finish(fleet, env);
+}
+
+}  // namespace couponflow::ops
