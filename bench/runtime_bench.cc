@@ -34,6 +34,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Options {
   std::string mode = "processor";
+  std::string guarantee = "at_least_once";
   int64_t records = 300'000;  // 25k per partition: under the embedded broker's 5 MB cap
   int partitions = 12;
   int brokers = 1;
@@ -107,8 +108,10 @@ double run_passthrough(const kafka::ClientProperties& client, int64_t records) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-double run_processor(const kafka::ClientProperties& client, const std::string& bootstrap, int64_t records) {
+double run_processor(const kafka::ClientProperties& client, const std::string& bootstrap, int64_t records,
+                     processor::Guarantee guarantee) {
   processor::StreamsConfig config;
+  config.guarantee = guarantee;
   config.bootstrap = bootstrap;
   config.state_dir = std::filesystem::temp_directory_path() / fmt::format("couponflow-runtime-bench-{}", ::getpid());
   std::filesystem::remove_all(config.state_dir);
@@ -155,6 +158,7 @@ int main(int argc, char** argv) {
   app.add_option("--records", o.records);
   app.add_option("--partitions", o.partitions);
   app.add_option("--brokers", o.brokers);
+  app.add_option("--guarantee", o.guarantee)->check(CLI::IsMember({"at_least_once", "exactly_once_v2"}));
   CLI11_PARSE(app, argc, argv);
   log::set_min_level(log::Level::kWarn);
 
@@ -166,8 +170,12 @@ int main(int argc, char** argv) {
     bench::preload(producer, o.records);
   }
   const double seconds = o.mode == "passthrough" ? bench::run_passthrough(client, o.records)
-                                                 : bench::run_processor(client, broker.bootstrap(), o.records);
-  std::printf("mode=%s records=%lld brokers=%d seconds=%.3f rate=%.0f\n", o.mode.c_str(),
-              static_cast<long long>(o.records), o.brokers, seconds, static_cast<double>(o.records) / seconds);
+                                                 : bench::run_processor(client, broker.bootstrap(), o.records,
+                                                                        o.guarantee == "exactly_once_v2"
+                                                                            ? processor::Guarantee::kExactlyOnceV2
+                                                                            : processor::Guarantee::kAtLeastOnce);
+  std::printf("mode=%s guarantee=%s records=%lld brokers=%d seconds=%.3f rate=%.0f\n", o.mode.c_str(),
+              o.guarantee.c_str(), static_cast<long long>(o.records), o.brokers, seconds,
+              static_cast<double>(o.records) / seconds);
   return 0;
 }

@@ -9,6 +9,7 @@
 #include "state/rocksdb/rocksdb_store.h"
 #include "state/state_directory.h"
 #include "common/errors.h"
+#include <fmt/format.h>
 #include "tests/support/temp_dir.h"
 
 using namespace couponflow;
@@ -213,4 +214,38 @@ TEST_CASE("a state directory cannot be opened by two owners at once") {
   // flock is per open file description, so a second open in the same process conflicts too.
   CHECK_THROWS_AS(StateDirectory(dir.path(), "app"), FatalError);
   CHECK(first.task_dir(TaskId{Partition{3}}) == dir.path() / "app" / "0_3");
+}
+
+TEST_CASE("a flush large enough to be ingested as SST files keeps data, deletes, views and position together") {
+  couponflow::testing::TempDir dir;
+  RocksDbStoreFactory factory;
+  const StoreSpec spec = spec_with_count_view();
+  std::map<std::string, std::string> model;
+  {
+    MaterializedStore s(spec, factory.open(dir.path() / "s", spec), 64u << 20);
+    s.warm_up();
+    for (int i = 0; i < 30'000; ++i) {  // above the ingestion threshold, keys in no order
+      const std::string key = fmt::format("{}{:06}", static_cast<char>('a' + i % 3), (i * 7919) % 30'000);
+      s.put(key, std::to_string(i));
+      model[key] = std::to_string(i);
+    }
+    s.flush(Offset{30'000});
+    for (int i = 0; i < 25'000; ++i) {  // a second large flush with deletes over the first
+      const std::string key = fmt::format("{}{:06}", static_cast<char>('a' + i % 3), (i * 7919) % 30'000);
+      if (i % 2) {
+        s.remove(key);
+        model.erase(key);
+      } else {
+        s.put(key, "again");
+        model[key] = "again";
+      }
+    }
+    s.flush(Offset{55'000});
+  }
+  MaterializedStore s(spec, factory.open(dir.path() / "s", spec), 64u << 20);
+  s.warm_up();
+  CHECK(s.position() == Offset{55'000});
+  CHECK(s.snapshot() == model);
+  // The view saw every insertion (the test view counts puts by first letter).
+  CHECK(s.view("by-first-byte").get("a").has_value());
 }
