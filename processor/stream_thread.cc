@@ -89,7 +89,7 @@ StreamThread::~StreamThread() {
   abandoned_ = true;
   try {
     while (!tasks_.empty()) close_task(Partition{tasks_.begin()->first}, false);
-    while (!standbys_.empty()) close_standby(Partition{standbys_.begin()->first});
+    while (!standbys_.empty()) close_standby(Partition{standbys_.begin()->first}, false);
     if (main_) main_->close();
     if (side_) side_->close();
   } catch (const std::exception& e) {
@@ -446,7 +446,7 @@ void StreamThread::update_standbys() {
   if (config_.num_standby_replicas <= 0 || stopping_) return;
   for (auto it = standbys_.begin(); it != standbys_.end();) {
     const int32_t p = (it++)->first;  // close_standby erases
-    if (tasks_.contains(p)) close_standby(Partition{p});
+    if (tasks_.contains(p)) close_standby(Partition{p}, false);
   }
   for (int32_t p = 0; p < partition_count_; ++p) {
     if (!tasks_.contains(p) && !standbys_.contains(p)) open_standby(Partition{p});
@@ -491,7 +491,7 @@ void StreamThread::open_standby(Partition partition) {
   standbys_[partition.value] = std::move(slot);
 }
 
-void StreamThread::close_standby(Partition partition) {
+void StreamThread::close_standby(Partition partition, bool hand_over) {
   auto it = standbys_.find(partition.value);
   if (it == standbys_.end()) return;
   StandbySlot& slot = *it->second;
@@ -503,6 +503,7 @@ void StreamThread::close_standby(Partition partition) {
     log::info("standby {}: handing over {} at offset {}", TaskId{partition}, tail.changelog, tail.next);
   }
   side_->unassign(changelogs);
+  if (hand_over) handed_over_[partition.value] = slot.task->release_stores();
   slot.task->close();
   standbys_.erase(it);
 }
@@ -590,7 +591,7 @@ void StreamThread::on_assigned(const std::vector<TopicPartition>& partitions) {
     }
     mine.push_back(tp.partition);
   }
-  for (auto p : mine) close_standby(p);  // its stores become the task's, warm
+  for (auto p : mine) close_standby(p, true);  // its stores become the task's, open and warm
   open_tasks(mine, /*already_assigned=*/false);
   update_standbys();
   publish_status();
@@ -646,7 +647,12 @@ void StreamThread::open_tasks(const std::vector<Partition>& partitions, bool alr
     main_assignment.emplace_back(sources[primary_source_], slot->start_offsets[primary_source_]);
 
     slot->restore_started_ms = clock_.now_ms();
-    for (const ChangelogSpec& c : task.begin_restore()) {
+    std::vector<std::unique_ptr<state::MaterializedStore>> handed_over;
+    if (auto h = handed_over_.find(task.id().partition.value); h != handed_over_.end()) {
+      handed_over = std::move(h->second);
+      handed_over_.erase(h);
+    }
+    for (const ChangelogSpec& c : task.begin_restore(std::move(handed_over))) {
       const auto wm = with_retries("reading watermarks",
                                    [&] { return side_->query_watermarks(c.changelog, kBrokerTimeoutMs); });
       const std::string store = topology_.stores()[c.store_index].name;
@@ -788,7 +794,7 @@ void StreamThread::shutdown() {
   commit_all();
   main_->close();  // leaves the group; on_revoked commits and closes the tasks
   while (!tasks_.empty()) close_task(Partition{tasks_.begin()->first}, true);
-  while (!standbys_.empty()) close_standby(Partition{standbys_.begin()->first});
+  while (!standbys_.empty()) close_standby(Partition{standbys_.begin()->first}, false);
   if (exactly_once() && producer_->in_transaction()) producer_->abort_transaction(kBrokerTimeoutMs);  // empty by now
   producer_->flush(30'000);
   side_->close();

@@ -13,6 +13,7 @@
 #include "processor/kafka/kafka_consumer.h"
 #include "processor/streams_config.h"
 #include "processor/task.h"
+#include "state/materialized_store.h"
 #include "topology/topology.h"
 
 namespace couponflow::state {
@@ -93,7 +94,8 @@ class StreamThread final : private kafka::RebalanceListener {
   /// partition this instance does not own, kept by tailing their changelogs.
   void update_standbys();
   void open_standby(Partition partition);
-  void close_standby(Partition partition);
+  /// With hand_over, its open stores wait in handed_over_ for the task taking over.
+  void close_standby(Partition partition, bool hand_over);
   void flush_standbys();
   bool exactly_once() const;
   std::string transactional_id() const;
@@ -131,6 +133,7 @@ class StreamThread final : private kafka::RebalanceListener {
 
   std::map<int32_t, std::unique_ptr<TaskSlot>> tasks_;
   std::map<int32_t, std::unique_ptr<StandbySlot>> standbys_;
+  std::map<int32_t, std::vector<std::unique_ptr<state::MaterializedStore>>> handed_over_;
   std::map<TopicPartition, SideRoute> side_routes_;
   std::vector<Record> batch_;
   EpochMillis last_commit_ms_ = 0;

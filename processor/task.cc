@@ -138,9 +138,15 @@ void Task::transition_to(TaskState next) {
   state_ = next;
 }
 
-std::vector<ChangelogSpec> Task::begin_restore() {
+std::vector<ChangelogSpec> Task::begin_restore(std::vector<std::unique_ptr<state::MaterializedStore>> handed_over) {
   transition_to(TaskState::kRestoring);
-  return open_stores();
+  return open_stores(std::move(handed_over));
+}
+
+std::vector<std::unique_ptr<state::MaterializedStore>> Task::release_stores() {
+  if (state_ != TaskState::kStandby) throw std::logic_error("only a standby hands over its stores");
+  appenders_.clear();
+  return std::move(stores_);
 }
 
 std::vector<ChangelogSpec> Task::begin_standby() {
@@ -148,14 +154,18 @@ std::vector<ChangelogSpec> Task::begin_standby() {
   return open_stores();
 }
 
-std::vector<ChangelogSpec> Task::open_stores() {
+std::vector<ChangelogSpec> Task::open_stores(std::vector<std::unique_ptr<state::MaterializedStore>> handed_over) {
   std::vector<ChangelogSpec> changelogs;
   for (size_t i = 0; i < topology_.stores().size(); ++i) {
     const state::StoreSpec& spec = topology_.stores()[i];
-    auto persistent = env_.store_factory->open(env_.task_dir / spec.name, spec);
-    auto store = std::make_unique<state::MaterializedStore>(spec, std::move(persistent),
-                                                            env_.store_cache_bytes);
-    store->warm_up();
+    std::unique_ptr<state::MaterializedStore> store;
+    if (i < handed_over.size() && handed_over[i] && handed_over[i]->name() == spec.name) {
+      store = std::move(handed_over[i]);  // open and warm already: no close and reopen
+    } else {
+      auto persistent = env_.store_factory->open(env_.task_dir / spec.name, spec);
+      store = std::make_unique<state::MaterializedStore>(spec, std::move(persistent), env_.store_cache_bytes);
+      store->warm_up();
+    }
     TopicPartition changelog{state::changelog_topic(env_.application_id, spec), id_.partition};
     changelogs.push_back({i, changelog, store->position(), spec.source_topic.has_value()});
     appenders_.push_back(spec.source_topic ? nullptr

@@ -91,8 +91,11 @@ class Task {
   const TaskStats& stats() const { return stats_; }
 
   // --- restoring --------------------------------------------------------------------
-  /// Opens the stores (CREATED -> RESTORING) and says what to restore.
-  std::vector<ChangelogSpec> begin_restore();
+  /// Opens the stores (CREATED -> RESTORING) and says what to restore. Stores handed
+  /// over by a standby of the same task (release_stores) are taken as they are: open,
+  /// their caches warm.
+  std::vector<ChangelogSpec> begin_restore(
+      std::vector<std::unique_ptr<state::MaterializedStore>> handed_over = {});
   /// Opens the stores as a standby replica (CREATED -> STANDBY): the changelogs are
   /// then applied through restore() and made durable through finish_restore().
   std::vector<ChangelogSpec> begin_standby();
@@ -100,6 +103,8 @@ class Task {
   void reset_store(size_t store_index);
   /// Applies one changelog record to a store (RESTORING).
   void restore(size_t store_index, const Record& record);
+  /// Gives up the stores (STANDBY, before close), for the active task taking over.
+  std::vector<std::unique_ptr<state::MaterializedStore>> release_stores();
   /// Makes a store's restored content durable with position `end` (RESTORING, STANDBY).
   void finish_restore(size_t store_index, Offset end);
   /// Initializes the processors; input resumes at `next_offsets[source]`
@@ -135,7 +140,7 @@ class Task {
   class ChangelogAppender;
 
   void transition_to(TaskState next);
-  std::vector<ChangelogSpec> open_stores();
+  std::vector<ChangelogSpec> open_stores(std::vector<std::unique_ptr<state::MaterializedStore>> handed_over = {});
   void deliver(topology::NodeRef node, const Record& record);
   void process_source(size_t source_index, const Record& record);
   void apply_source(size_t source_index, const Record& record);
