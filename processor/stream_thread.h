@@ -46,18 +46,23 @@ struct ThreadStatus {
 };
 
 /// Role: owns the instance's Kafka clients (group consumer for the stream source, a
-/// manual consumer for restores and co-partitioned tables, one idempotent producer),
-/// its tasks and its state directory.
+/// manual consumer for restores, standbys and co-partitioned tables, one idempotent or
+/// transactional producer), its tasks, its standby tasks and its state directory.
 ///
 /// Loop: wait for records (or the next commit) -> route records to tasks -> advance
 /// restores -> process -> every commit.interval.ms commit: flush the producer (all
 /// outputs and changelog records acknowledged), commit input offsets, then checkpoint
 /// the stores (their position follows the commit, as in Kafka Streams' postCommit).
+/// Under exactly_once_v2 the flush and offset commit are one transaction commit; an
+/// abortable error aborts it and reopens every task at the last committed offsets.
 ///
 /// Rebalances (cooperative): an assigned partition becomes a task that restores its
 /// stores before processing (its input paused meanwhile); a revoked one is committed
-/// and closed, keeping its local state; a lost one is closed without a commit.
+/// and closed, keeping its local state (and, with standby replicas, stays warm as a
+/// standby); a lost one is closed without a commit.
 ///
+/// Split by concern: stream_thread.cc (loop, routing, commits), stream_thread_tasks.cc
+/// (assignment, restore), stream_thread_standby.cc, stream_thread_eos.cc.
 /// Thread: run() on one thread; status() from any.
 /// Errors: run() throws FatalError when going on would be unsafe (truncated log,
 /// contradictory local state, failed delivery). Transient broker errors are retried.
@@ -89,6 +94,7 @@ class StreamThread final : private kafka::RebalanceListener {
   void on_revoked(const std::vector<TopicPartition>& partitions) override;
   void on_lost(const std::vector<TopicPartition>& partitions) override;
 
+  TaskEnvironment task_environment(Partition partition) const;
   void open_tasks(const std::vector<Partition>& partitions, bool already_assigned);
   /// Standby replicas (num.standby.replicas > 0): a warm copy of the stores of every
   /// partition this instance does not own, kept by tailing their changelogs.
