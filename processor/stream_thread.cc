@@ -287,15 +287,21 @@ void StreamThread::route_side(std::vector<Record>& records) {
 
 size_t StreamThread::process_tasks() {
   size_t total = 0;
-  for (auto& [p, slot] : tasks_) {
-    Task& task = *slot->task;
-    if (task.state() != TaskState::kRunning) continue;
-    const auto& sources = task.source_partitions();
-    const size_t n = task.process(kProcessBudget, [&](size_t s) {
-      kafka::KafkaConsumer& consumer = s == primary_source_ ? *main_ : *side_;
-      return consumer.progress(sources[s], task.next_offsets()[s]);
-    });
-    total += n;
+  try {
+    for (auto& [p, slot] : tasks_) {
+      Task& task = *slot->task;
+      if (task.state() != TaskState::kRunning) continue;
+      const auto& sources = task.source_partitions();
+      const size_t n = task.process(kProcessBudget, [&](size_t s) {
+        kafka::KafkaConsumer& consumer = s == primary_source_ ? *main_ : *side_;
+        return consumer.progress(sources[s], task.next_offsets()[s]);
+      });
+      total += n;
+    }
+  } catch (const TransactionAbortedError& e) {
+    // The transaction failed while outputs were being handed to the producer.
+    abort_and_redo(e.what());
+    return 0;
   }
   processed_total_ += total;
   return total;

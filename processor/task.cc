@@ -271,16 +271,24 @@ void Task::process_source(size_t source_index, const Record& record) {
   std::string error;
   for (int attempt = 1; attempt <= env_.processing_attempts; ++attempt) {
     for (auto& s : stores_) s->begin_record();
+    bool failed = false;
     try {
       apply_source(source_index, record);
-      for (auto& s : stores_) s->commit_record();
-      current_ = nullptr;
-      outputs_.send_to(*env_.collector);
-      return;
     } catch (const FatalError&) {
       throw;  // not the record's fault: the engine cannot go on
+    } catch (const TransactionAbortedError&) {
+      throw;  // not the record's fault: the stream thread aborts and redoes the transaction
     } catch (const std::exception& e) {
+      failed = true;
       error = e.what();
+    }
+    if (!failed) {
+      for (auto& s : stores_) s->commit_record();
+      current_ = nullptr;
+      // Outside the try: a failure to hand outputs to the producer is the engine's, never
+      // the record's, and must not turn into retries or a dead letter.
+      outputs_.send_to(*env_.collector);
+      return;
     }
     current_ = nullptr;
     for (auto& s : stores_) s->rollback_record();

@@ -16,6 +16,7 @@ struct KafkaProducer::Impl {
   // Last acknowledged offset per (topic handle, partition): keyed by handle so the
   // delivery callback needs no string work.
   std::map<std::pair<const rd_kafka_topic_t*, int32_t>, int64_t> acked;
+  bool transactional = false;
   uint64_t failed = 0;
   std::string first_error;
 
@@ -73,6 +74,7 @@ KafkaProducer::KafkaProducer(const ClientProperties& overrides) : impl_(std::mak
   rd_kafka_conf_set_dr_msg_cb(conf, &Impl::on_delivery);
   rd_kafka_conf_set_opaque(conf, impl_.get());
   impl_->rk = detail::new_handle(RD_KAFKA_PRODUCER, conf);
+  impl_->transactional = transactional;
 }
 
 KafkaProducer::~KafkaProducer() {
@@ -110,6 +112,11 @@ void KafkaProducer::send(const std::string& topic, std::optional<Partition> part
       continue;
     }
     if (headers != nullptr) rd_kafka_headers_destroy(headers);
+    if (err == RD_KAFKA_RESP_ERR__STATE && impl_->transactional) {
+      // The current transaction has failed (e.g. the broker refused to add a partition
+      // to it): nothing more may join it; it must be aborted and its work redone.
+      throw TransactionAbortedError(fmt::format("cannot produce to {}: the transaction has failed", topic));
+    }
     throw FatalError(fmt::format("cannot produce to {}: {}", topic, rd_kafka_err2str(err)));
   }
 }
