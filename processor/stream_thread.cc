@@ -23,7 +23,8 @@ using detail::kPollBatch;
 using detail::kProcessBudget;
 using detail::with_retries;
 
-StreamThread::StreamThread(const topology::Topology& topology, StreamsConfig config)
+StreamThread::StreamThread(const topology::Topology& topology, StreamsConfig config,
+                           std::shared_ptr<prometheus::Registry> registry)
     : topology_(topology), config_(std::move(config)) {
   size_t streams = 0;
   for (size_t i = 0; i < topology_.sources().size(); ++i) {
@@ -36,6 +37,7 @@ StreamThread::StreamThread(const topology::Topology& topology, StreamsConfig con
     throw FatalError("the runtime reads one stream source per topology; make the others tables");
   }
   if (config_.bootstrap.empty()) throw FatalError("no bootstrap servers given");
+  init_metrics(std::move(registry));
 }
 
 StreamThread::~StreamThread() {
@@ -63,6 +65,8 @@ ThreadStatus StreamThread::status() const {
 void StreamThread::publish_status() {
   ThreadStatus s;
   s.running = !stopping_ && main_ != nullptr;
+  joined_ = joined_ || rebalances_ > 0 || (main_ != nullptr && main_->joined_group());
+  s.joined = joined_;
   for (const auto& [p, slot] : tasks_) {
     s.tasks.push_back({Partition{p}, slot->task->state(), slot->task->stats().processed,
                        slot->task->stats().restored});
@@ -78,8 +82,12 @@ void StreamThread::publish_status() {
 
 void StreamThread::run(const std::atomic<bool>& stop) {
   pthread_setname_np(pthread_self(), "cf-stream");  // visible in top -H, perf, gdb
+  last_step_ms_ = clock_.now_ms();
   start();
-  while (!stop.load(std::memory_order_relaxed)) step();
+  while (!stop.load(std::memory_order_relaxed)) {
+    step();
+    last_step_ms_.store(clock_.now_ms(), std::memory_order_relaxed);
+  }
   shutdown();
 }
 
@@ -205,6 +213,7 @@ void StreamThread::step() {
   } else if (processed == 0) {
     publish_status();
   }
+  publish_metrics();
   producer_->poll();
 }
 
@@ -249,6 +258,7 @@ void StreamThread::add_input(TaskSlot& slot, size_t source, Record record) {
     return;
   }
   fetched = record.offset.next();
+  slot.consumed[source]->add();
   slot.task->add_record(source, std::move(record));
 }
 
@@ -261,6 +271,7 @@ void StreamThread::route_side(std::vector<Record>& records) {
       for (auto& tail : standby.tails) {
         if (tail.store != route->second.index || r.offset < tail.next) continue;
         standby.task->restore(tail.store, r);
+        engine_metrics_->standby_applied[tail.store]->add();
         tail.next = r.offset.next();
         tail.dirty = true;
       }
@@ -278,6 +289,8 @@ void StreamThread::route_side(std::vector<Record>& records) {
     // source beyond the committed offset): never applied here.
     if (r.offset < restore->end) {
       slot.task->restore(route->second.index, r);
+      restore->next = r.offset.next();
+      engine_metrics_->restored[restore->store]->add();
       ++slot.restored_records;
       slot.restored_bytes += (r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0);
     }
@@ -369,6 +382,7 @@ bool StreamThread::commit_all() {
   ++commits_;
   const auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
   const double total = ms(steady_clock::now() - started);
+  engine_metrics_->commit_latency->observe(total / 1000);
   const log::Level level = total > 1000 ? log::Level::kWarn : log::Level::kDebug;
   if (log::enabled(level)) {
     log::write(level, fmt::format("commit took {:.1f} ms: flush {:.1f}, offsets {:.1f}, checkpoint {:.1f}", total,

@@ -7,10 +7,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "common/clock.h"
 #include "processor/kafka/kafka_consumer.h"
+#include "processor/metrics/thread_metrics.h"
 #include "processor/streams_config.h"
 #include "processor/task.h"
 #include "state/materialized_store.h"
@@ -25,6 +27,10 @@ namespace couponflow::kafka {
 class KafkaProducer;
 }
 
+namespace prometheus {
+class Registry;
+}
+
 namespace couponflow::processor {
 
 struct TaskStatus {
@@ -36,13 +42,19 @@ struct TaskStatus {
 
 /// A thread-safe snapshot of what the thread is doing.
 struct ThreadStatus {
-  bool running = false;  // joined the group and not shutting down
+  bool running = false;  // started and not shutting down
+  bool joined = false;   // has been a member of the consumer group
   std::vector<TaskStatus> tasks;
   std::vector<Partition> standbys;  // partitions kept warm as standby replicas
   uint64_t processed = 0;
   uint64_t commits = 0;
   uint64_t rebalances = 0;
   uint64_t aborted_transactions = 0;
+
+  /// Ready to serve (/readyz): a group member whose every task has restored and runs.
+  bool ready() const;
+  /// Why not ready, for people ("" when ready).
+  std::string not_ready_reason() const;
 };
 
 /// Role: owns the instance's Kafka clients (group consumer for the stream source, a
@@ -68,13 +80,17 @@ struct ThreadStatus {
 /// contradictory local state, failed delivery). Transient broker errors are retried.
 class StreamThread final : private kafka::RebalanceListener {
  public:
-  StreamThread(const topology::Topology& topology, StreamsConfig config);
+  /// With a registry, the thread publishes its metrics there (docs/metrics.md).
+  StreamThread(const topology::Topology& topology, StreamsConfig config,
+               std::shared_ptr<prometheus::Registry> registry = nullptr);
   ~StreamThread() override;
 
   /// Runs until `stop` is set, then shuts down gracefully: commits what was
   /// processed, checkpoints, leaves the group.
   void run(const std::atomic<bool>& stop);
   ThreadStatus status() const;
+  /// Wall clock of the last completed loop round (a liveness heartbeat); 0 before run.
+  EpochMillis last_step_ms() const { return last_step_ms_.load(std::memory_order_relaxed); }
 
  private:
   struct TaskSlot;
@@ -124,6 +140,11 @@ class StreamThread final : private kafka::RebalanceListener {
   /// now (it is retried at the next interval; nothing is checkpointed meanwhile).
   bool commit_all();
   void publish_status();
+  // Metrics (stream_thread_metrics.cc).
+  void init_metrics(std::shared_ptr<prometheus::Registry> registry);
+  void open_slot_metrics(TaskSlot& slot);
+  void close_slot_metrics(TaskSlot& slot);
+  void publish_metrics();
 
   const topology::Topology& topology_;
   StreamsConfig config_;
@@ -147,12 +168,19 @@ class StreamThread final : private kafka::RebalanceListener {
   bool more_records_ = false;  // the last poll filled its batch
   size_t last_processed_ = 0;   // records processed in the last round
   bool stopping_ = false;
+  bool joined_ = false;
+  std::atomic<EpochMillis> last_step_ms_{0};
   bool abandoned_ = false;  // run() failed: close without committing
 
   uint64_t processed_total_ = 0;
   uint64_t commits_ = 0;
   uint64_t rebalances_ = 0;
   uint64_t aborts_ = 0;
+  std::unique_ptr<ThreadMetrics> metrics_;
+  struct EngineMetrics;
+  std::unique_ptr<EngineMetrics> engine_metrics_;
+  EpochMillis last_metrics_ms_ = 0;
+  EpochMillis last_store_size_ms_ = 0;
   bool offsets_checked_ = false;  // exactly-once: see mirror_transactional_offsets
   bool mirror_offsets_ = false;
   mutable std::mutex status_mutex_;

@@ -59,12 +59,35 @@ struct StreamThread::TaskSlot {
     size_t store;
     TopicPartition changelog;
     Offset end;
+    Offset next;  // the next changelog offset to apply
   };
   std::vector<Restore> restoring;
   EpochMillis restore_started_ms = 0;
   uint64_t restored_records = 0;
   uint64_t restored_bytes = 0;  // keys and values, as read from the changelogs
   std::set<size_t> paused_sources;
+
+  // Metrics of the partition (stream_thread_metrics.cc); gauges removed at close.
+  std::vector<MetricCounter*> consumed;  // per source
+  std::vector<GaugeCell*> lag;           // per source
+  std::vector<GaugeCell*> restore_remaining, store_bytes, store_entries;  // per store
+};
+
+/// The thread-wide engine metrics (docs/metrics.md), resolved once.
+struct StreamThread::EngineMetrics {
+  GaugeCell* ready;
+  GaugeCell* assigned_partitions;
+  GaugeCell* standby_partitions;
+  GaugeCell* tasks_restoring;
+  GaugeCell* tasks_running;
+  GaugeCell* producer_queue;
+  MetricCounter* delivery_errors;
+  MetricCounter* rebalances;
+  MetricCounter* aborted_transactions;
+  LocalHistogram* commit_latency;
+  std::vector<MetricCounter*> restored;         // per store
+  std::vector<MetricCounter*> standby_applied;  // per store
+  std::vector<LocalHistogram*> restore_duration;  // per store
 };
 
 }  // namespace couponflow::processor

@@ -24,6 +24,8 @@ TaskEnvironment StreamThread::task_environment(Partition partition) const {
   env.max_idle_ms = config_.max_task_idle_ms;
   env.processing_attempts = config_.processing_attempts;
   env.retry_backoff_ms = config_.retry_backoff_ms;
+  env.metrics = metrics_.get();
+  env.max_keyed_series = config_.metrics_max_keyed_series;
   return env;
 }
 
@@ -31,6 +33,9 @@ void StreamThread::finish_restore(TaskSlot& slot, size_t store) {
   auto restore = std::find_if(slot.restoring.begin(), slot.restoring.end(),
                               [&](const auto& x) { return x.store == store; });
   slot.task->finish_restore(store, restore->end);
+  slot.restore_remaining[store]->set(0);
+  engine_metrics_->restore_duration[store]->observe(
+      static_cast<double>(std::max<EpochMillis>(0, clock_.now_ms() - slot.restore_started_ms)) / 1000);
   const TopicPartition changelog = restore->changelog;
   slot.restoring.erase(restore);
   side_routes_.erase(changelog);
@@ -89,6 +94,7 @@ void StreamThread::open_tasks(const std::vector<Partition>& partitions, bool alr
     slot->task = std::make_unique<Task>(TaskId{p}, topology_, task_environment(p));
     slot->created_epoch = main_->rebalance_count();
     for (const auto& tp : slot->task->source_partitions()) inputs.push_back(tp);
+    open_slot_metrics(*slot);
     opened.push_back(slot.get());
     tasks_[p.value] = std::move(slot);
   }
@@ -164,7 +170,7 @@ void StreamThread::open_tasks(const std::vector<Partition>& partitions, bool alr
       }
       log::info("task {}: restoring store {} from {} offsets {}..{} ({} records)", task.id(), store,
                 c.changelog, start, end, end.value - start.value);
-      slot->restoring.push_back({c.store_index, c.changelog, end});
+      slot->restoring.push_back({c.store_index, c.changelog, end, start});
       side_routes_[c.changelog] = SideRoute{task.id().partition, SideRoute::Kind::kRestore, c.store_index};
       side_->assign({{c.changelog, start}});
     }
@@ -236,6 +242,7 @@ void StreamThread::close_task(Partition partition, bool clean) {
   log::info("task {}: closing at {} ({})", slot.task->id(), at,
             clean ? "committed" : "not committed: its partition was lost or the commit failed");
   slot.task->close();
+  close_slot_metrics(slot);
   tasks_.erase(it);
 }
 

@@ -42,6 +42,8 @@ struct StreamsConfig {
   int64_t retry_backoff_ms = 100;
   /// A partition is paused while this many of its records wait in its task.
   size_t max_buffered_records = 50'000;
+  /// Cap on the series of one keyed gauge (e.g. remaining capacity per coupon).
+  size_t metrics_max_keyed_series = 100;
 
   /// librdkafka properties for every client; then per client kind (they win).
   kafka::ClientProperties client;

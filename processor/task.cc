@@ -68,6 +68,8 @@ class Task::NodeContext final : public topology::ProcessorContext {
     return declared(name.substr(0, dot)).view(name.substr(dot + 1));
   }
 
+  topology::ProcessorMetrics& metrics() override { return *task_.metrics_; }
+
   topology::ChildRef child(std::string_view name) const override {
     for (uint32_t i = 0; i < node_.child_names.size(); ++i) {
       if (node_.child_names[i] == name) return {i};
@@ -223,6 +225,7 @@ void Task::start_running(const std::vector<Offset>& next_offsets) {
   for (size_t i = 0; i < stores_.size(); ++i) {
     if (appenders_[i]) stores_[i]->set_changelog(appenders_[i].get());
   }
+  metrics_ = std::make_unique<TaskMetrics>(*env_.metrics, source_partitions_, env_.max_keyed_series);
   for (const auto& node : topology_.processors()) {
     processors_.push_back(node.factory());
     contexts_.push_back(std::make_unique<NodeContext>(*this, node));
@@ -236,7 +239,10 @@ void Task::add_record(size_t source_index, Record record) {
 }
 
 size_t Task::process(size_t max_records, const std::function<SourceProgress(size_t)>& progress) {
+  using std::chrono::steady_clock;
   size_t processed = 0;
+  // One clock read per record: a record's end is the next one's start.
+  auto started = steady_clock::now();
   while (processed < max_records) {
     auto choice = group_.next(progress, false);
     if (choice.kind == PartitionGroup::Choice::Kind::kEmpty) {
@@ -259,6 +265,12 @@ size_t Task::process(size_t max_records, const std::function<SourceProgress(size
     process_source(choice.source, record);
     next_offsets_[choice.source] = record.offset.next();
     ++processed;
+    const auto finished = steady_clock::now();
+    metrics_->process_latency->observe(std::chrono::duration<double>(finished - started).count());
+    started = finished;
+    const EpochMillis age_ms = env_.clock->now_ms() - record.timestamp;
+    metrics_->end_to_end_latency[choice.source]->observe(age_ms > 0 ? static_cast<double>(age_ms) / 1000 : 0.0);
+    metrics_->processed[choice.source]->add();
   }
   stats_.processed += processed;
   if (processed > 0) dirty_ = true;
@@ -293,6 +305,7 @@ void Task::process_source(size_t source_index, const Record& record) {
     current_ = nullptr;
     for (auto& s : stores_) s->rollback_record();
     outputs_.clear();
+    metrics_->retries->add();
     log::warn("task {}: processing {}-{}@{} failed (try {} of {}): {}", id_, record.topic, record.partition,
               record.offset, attempt, env_.processing_attempts, error);
     if (attempt < env_.processing_attempts) {
@@ -339,6 +352,7 @@ void Task::dead_letter(const Record& record, const std::string& error) {
                                       Header{"dlq.source.partition", partition},
                                       Header{"dlq.source.offset", offset},
                                       Header{"dlq.failed-at", failed_at}};
+  metrics_->dead_lettered->add();
   log::error("task {}: {}-{}@{} sent to {} after {} failed tries: {}", id_, record.topic, record.partition,
              record.offset, *topic, env_.processing_attempts, error);
   env_.collector->send(*topic, std::nullopt, Message{record.key, record.value, record.timestamp, headers});
@@ -384,6 +398,7 @@ void Task::close() {
   }
   processors_.clear();
   contexts_.clear();
+  metrics_.reset();
   group_.clear();
   stores_.clear();
   appenders_.clear();

@@ -12,6 +12,8 @@
 #include "common/clock.h"
 #include "common/record.h"
 #include "common/types.h"
+#include "processor/metrics/task_metrics.h"
+#include "processor/metrics/thread_metrics.h"
 #include "processor/output_buffer.h"
 #include "processor/partition_group.h"
 #include "processor/record_collector.h"
@@ -50,6 +52,10 @@ struct TaskEnvironment {
   /// retry_backoff_ms, then twice that, ... in between; then it is dead-lettered.
   int processing_attempts = 3;
   int64_t retry_backoff_ms = 100;
+  /// Where the task counts (required); keyed gauges of one name are capped at
+  /// max_keyed_series for the thread.
+  ThreadMetrics* metrics = nullptr;
+  size_t max_keyed_series = 100;
 };
 
 /// One store's changelog as the runtime must restore it.
@@ -161,6 +167,7 @@ class Task {
   std::vector<std::unique_ptr<ChangelogAppender>> appenders_;  // per store, null for tables
   std::vector<std::unique_ptr<topology::Processor>> processors_;
   std::vector<std::unique_ptr<NodeContext>> contexts_;
+  std::unique_ptr<TaskMetrics> metrics_;  // while RUNNING
   const Record* current_ = nullptr;
   OutputBuffer outputs_;  // what the current record sends, held until it succeeds
   bool dirty_ = false;

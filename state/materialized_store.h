@@ -75,6 +75,9 @@ class MaterializedStore final : public KeyValueStore {
   /// unflushed writes. For tests and tools: it reads the whole keyspace.
   std::map<std::string, std::string> snapshot(std::string_view view_name = {});
 
+  /// The persistent store's size (flushed writes only).
+  StoreSize size() const { return persistent_->size(); }
+
  private:
   class KeyspaceStore;
 

@@ -28,6 +28,12 @@ class WriteSet {
   virtual size_t size() const = 0;
 };
 
+/// What a store occupies, as the storage engine estimates it (for metrics).
+struct StoreSize {
+  uint64_t bytes = 0;    // live data: files plus memory not yet written to files
+  uint64_t entries = 0;  // keys, every keyspace together
+};
+
 /// One task store on disk: its keyspaces plus its changelog position, i.e. the next
 /// changelog offset whose effect the store does not yet hold.
 ///
@@ -50,6 +56,8 @@ class PersistentStore {
   /// Calls fn for every entry of ks in key order until fn returns false.
   virtual void for_each(Keyspace ks,
                         const std::function<bool(std::string_view, std::string_view)>& fn) = 0;
+  /// Cheap: read from the engine's statistics, no scan.
+  virtual StoreSize size() const = 0;
 };
 
 /// Opens task stores. Implementations share memory budgets (block cache, write

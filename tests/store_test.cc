@@ -51,6 +51,7 @@ struct CountingStore final : PersistentStore {
   void for_each(Keyspace ks, const std::function<bool(std::string_view, std::string_view)>& fn) override {
     inner->for_each(ks, fn);
   }
+  StoreSize size() const override { return inner->size(); }
   std::unique_ptr<PersistentStore> inner;
   int gets = 0;
 };

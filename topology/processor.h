@@ -8,6 +8,7 @@
 #include "common/record.h"
 #include "common/types.h"
 #include "state/key_value_store.h"
+#include "topology/metrics.h"
 
 namespace couponflow::topology {
 
@@ -33,6 +34,9 @@ class ProcessorContext {
   virtual state::KeyValueStore& store(std::string_view name) = 0;
   /// Read-only access to a declared store, a table store, or a view ("store.view").
   virtual state::ReadableStore& read_store(std::string_view name) = 0;
+
+  /// Where the processor counts: resolve counters in init, add per record.
+  virtual ProcessorMetrics& metrics() = 0;
 
   /// Resolves the name of a child node. Throws std::out_of_range for a non-child.
   virtual ChildRef child(std::string_view name) const = 0;

@@ -1,13 +1,20 @@
 // couponflow process: one processor instance of the coupon issuance job.
 
+#include <prometheus/registry.h>
+
 #include "common/log.h"
 #include "ops/app_config.h"
 #include "ops/cli/commands.h"
+#include "ops/http/status_server.h"
 #include "ops/signals.h"
 #include "processor/stream_thread.h"
 #include "topology/coupon/coupon_topology.h"
 
 namespace couponflow::cli {
+
+namespace {
+constexpr int64_t kLivenessTimeoutMs = 180'000;
+}  // namespace
 
 Run add_process_command(CLI::App& root) {
   struct Options {
@@ -57,7 +64,21 @@ Run add_process_command(CLI::App& root) {
     const auto& stop = ops::install_stop_signals();
     const auto topology = coupon::build_coupon_topology(config.coupon);
     log::info("topology:\n{}", topology.describe());
-    processor::StreamThread thread(topology, config.streams);
+    auto registry = std::make_shared<prometheus::Registry>();
+    processor::StreamThread thread(topology, config.streams, registry);
+    ops::StatusServer server(
+        o->metrics_listen, registry,
+        [&thread] {
+          // A loop round blocks at most for a broker call's timeout (tens of seconds)
+          // or a slow restore batch; minutes without one means the thread is wedged.
+          const int64_t idle_ms = SystemClock().now_ms() - thread.last_step_ms();
+          if (thread.last_step_ms() == 0 || idle_ms < kLivenessTimeoutMs) return ops::Probe{true, ""};
+          return ops::Probe{false, fmt::format("the stream thread has not completed a round for {} s", idle_ms / 1000)};
+        },
+        [&thread] {
+          const auto status = thread.status();
+          return ops::Probe{status.ready(), status.not_ready_reason()};
+        });
     thread.run(stop);
     return 0;
   };

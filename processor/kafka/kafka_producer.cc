@@ -1,5 +1,6 @@
 #include "processor/kafka/kafka_producer.h"
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -18,6 +19,7 @@ struct KafkaProducer::Impl {
   std::map<std::pair<const rd_kafka_topic_t*, int32_t>, int64_t> acked;
   bool transactional = false;
   uint64_t failed = 0;
+  std::atomic<uint64_t> delivery_errors{0};  // written by librdkafka's thread in poll
   std::string first_error;
 
   rd_kafka_topic_t* topic(const std::string& name) {
@@ -36,6 +38,9 @@ struct KafkaProducer::Impl {
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
     auto* self = static_cast<Impl*>(opaque);
     if (msg->err) {
+      if (msg->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE && msg->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
+        self->delivery_errors.fetch_add(1, std::memory_order_relaxed);
+      }
       if (self->failed++ == 0) {
         self->first_error = fmt::format("delivery to {}-{} failed: {}", rd_kafka_topic_name(msg->rkt),
                                         msg->partition, rd_kafka_err2str(msg->err));
@@ -120,6 +125,8 @@ void KafkaProducer::send(const std::string& topic, std::optional<Partition> part
     throw FatalError(fmt::format("cannot produce to {}: {}", topic, rd_kafka_err2str(err)));
   }
 }
+
+uint64_t KafkaProducer::delivery_errors() const { return impl_->delivery_errors.load(std::memory_order_relaxed); }
 
 std::optional<Offset> KafkaProducer::last_acked_offset(const TopicPartition& tp) const {
   std::lock_guard lock(impl_->topics_mutex);

@@ -37,6 +37,8 @@ class KafkaProducer final : public processor::RecordCollector {
   void poll();
   /// Records sent and not yet acknowledged.
   int64_t in_flight() const;
+  /// Records whose delivery failed, ever (records purged by an abort not included).
+  uint64_t delivery_errors() const;
   /// Fetches metadata for topics now, so the first send to each does not wait for it.
   void warm_up(const std::vector<std::string>& topics);
 

@@ -176,6 +176,7 @@ void TopologyTestDriver::open_task(Partition partition) {
   env.store_factory = store_factory_.get();
   env.collector = collector_.get();
   env.clock = &clock_;
+  env.metrics = &metrics_;
   env.store_cache_bytes = options_.store_cache_bytes;
   slot->task = std::make_unique<Task>(TaskId{partition}, topology_, env);
 

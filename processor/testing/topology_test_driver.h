@@ -81,6 +81,8 @@ class TopologyTestDriver {
   Task& task(Partition partition);
   state::MaterializedStore& store(Partition partition, std::string_view name);
   ManualClock& clock() { return clock_; }
+  /// What the tasks and processors counted (never published).
+  const ThreadMetrics& metrics() const { return metrics_; }
 
  private:
   class Collector;
@@ -94,6 +96,7 @@ class TopologyTestDriver {
   const topology::Topology& topology_;
   Options options_;
   ManualClock clock_;
+  ThreadMetrics metrics_;
   std::unique_ptr<state::PersistentStoreFactory> store_factory_;
   std::unique_ptr<Collector> collector_;
   std::map<TopicPartition, std::deque<LoggedRecord>> logs_;

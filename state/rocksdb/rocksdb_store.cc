@@ -222,6 +222,17 @@ class RocksDbStore final : public PersistentStore {
     check(it->status(), "scan", dir_);
   }
 
+  StoreSize size() const override {
+    StoreSize size;
+    for (auto* cf : keyspaces_) {
+      uint64_t value = 0;
+      if (db_->GetIntProperty(cf, rocksdb::DB::Properties::kLiveSstFilesSize, &value)) size.bytes += value;
+      if (db_->GetIntProperty(cf, rocksdb::DB::Properties::kCurSizeAllMemTables, &value)) size.bytes += value;
+      if (db_->GetIntProperty(cf, rocksdb::DB::Properties::kEstimateNumKeys, &value)) size.entries += value;
+    }
+    return size;
+  }
+
  private:
   std::filesystem::path dir_;
   std::shared_ptr<RocksDbStoreFactory::Shared> shared_;

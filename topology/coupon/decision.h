@@ -12,6 +12,7 @@
 namespace couponflow::coupon {
 
 enum class RejectReason { kSoldOut, kAlreadyIssued, kUnknownCoupon, kNotOpen, kClosed };
+inline constexpr size_t kRejectReasons = 5;
 
 inline std::string_view to_string(RejectReason r) {
   switch (r) {

@@ -13,6 +13,7 @@ enum class DlqReason {
   kMisrouted,     // key differs from couponId, or the wrong partition for the coupon
   kTooLarge,      // value larger than the configured maximum
 };
+inline constexpr size_t kDlqReasons = 5;
 
 inline std::string_view to_string(DlqReason reason) {
   switch (reason) {

@@ -17,6 +17,22 @@ void IssuanceProcessor::init(topology::ProcessorContext& context) {
   accepted_ = context.child("accepted");
   rejected_ = context.child("rejected");
   dlq_ = context.child("dlq");
+
+  auto& metrics = context.metrics();
+  const std::string decisions = "couponflow_decisions_total";
+  const std::string decisions_help = "Decisions emitted, by status and reject reason (a replay counts again).";
+  accepted_count_ = &metrics.counter(decisions, decisions_help, {{"status", "ACCEPTED"}, {"reason", ""}});
+  for (size_t r = 0; r < kRejectReasons; ++r) {
+    rejected_count_[r] = &metrics.counter(
+        decisions, decisions_help, {{"status", "REJECTED"}, {"reason", std::string(to_string(RejectReason(r)))}});
+  }
+  for (size_t r = 0; r < kDlqReasons; ++r) {
+    dlq_count_[r] = &metrics.counter("couponflow_dlq_records_total", "Records sent to the dead-letter topic.",
+                                     {{"reason", std::string(to_string(DlqReason(r)))}});
+  }
+  remaining_ = &metrics.keyed_gauge("couponflow_coupon_remaining",
+                                    "Capacity minus issued count of a coupon decided since its task started here.",
+                                    "coupon");
 }
 
 void IssuanceProcessor::process(const Record& record) {
@@ -79,6 +95,19 @@ void IssuanceProcessor::process(const Record& record) {
                                record.partition.value, record.offset.value});
   context_->forward(d.accepted ? accepted_ : rejected_,
                     Message{request_.coupon_id, output_buffer_, record.timestamp, {}});
+  count(d, in);
+}
+
+void IssuanceProcessor::count(const Decision& d, const DecisionInput& in) {
+  if (d.accepted) {
+    accepted_count_->add();
+  } else {
+    rejected_count_[static_cast<size_t>(d.reason)]->add();
+  }
+  if (in.definition != nullptr) {
+    const int64_t issued = in.issued_count + (d.grants_new_holding ? 1 : 0);
+    remaining_->set(request_.coupon_id, static_cast<double>(std::max<int64_t>(0, in.definition->capacity - issued)));
+  }
 }
 
 void IssuanceProcessor::dead_letter(const Record& record, const DlqVerdict& verdict) {
@@ -94,6 +123,7 @@ void IssuanceProcessor::dead_letter(const Record& record, const DlqVerdict& verd
       Header{dlq_header::kFailedAt, failed_at},
   };
   context_->forward(dlq_, Message{record.key, record.value, record.timestamp, headers});
+  dlq_count_[static_cast<size_t>(verdict.reason)]->add();
 }
 
 }  // namespace couponflow::coupon

@@ -6,6 +6,8 @@
 #include <string>
 
 #include "topology/coupon/coupon_topology.h"
+#include "topology/coupon/decision.h"
+#include "topology/coupon/dlq.h"
 #include "topology/coupon/request.h"
 #include "topology/processor.h"
 
@@ -24,6 +26,7 @@ class IssuanceProcessor final : public topology::Processor {
 
  private:
   void dead_letter(const Record& record, const DlqVerdict& verdict);
+  void count(const Decision& d, const DecisionInput& in);
 
   CouponOptions options_;
   topology::ProcessorContext* context_ = nullptr;
@@ -31,6 +34,12 @@ class IssuanceProcessor final : public topology::Processor {
   state::ReadableStore* counts_ = nullptr;
   state::ReadableStore* catalog_ = nullptr;
   topology::ChildRef accepted_{}, rejected_{}, dlq_{};
+
+  // Metrics, resolved in init (docs/metrics.md).
+  topology::MetricCounter* accepted_count_ = nullptr;
+  std::array<topology::MetricCounter*, kRejectReasons> rejected_count_{};
+  std::array<topology::MetricCounter*, kDlqReasons> dlq_count_{};
+  topology::KeyedGauge* remaining_ = nullptr;
 
   RequestParser parser_;
   CouponRequest request_;
