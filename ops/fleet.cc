@@ -1,5 +1,6 @@
 #include "ops/fleet.h"
 
+#include <algorithm>
 #include <ctime>
 #include <fstream>
 #include <regex>
@@ -55,11 +56,26 @@ void Fleet::start(const std::string& name, const std::vector<std::string>& extra
                                 state_dir(name).string(), "--instance-id", name};
   argv.insert(argv.end(), common_args_.begin(), common_args_.end());
   argv.insert(argv.end(), extra.begin(), extra.end());
+  if (std::find(argv.begin(), argv.end(), "--metrics-listen") == argv.end()) {
+    // Instances share the host: each takes a free port, found in its log.
+    argv.insert(argv.end(), {"--metrics-listen", "127.0.0.1:0"});
+  }
   int run = 1;
   for (const auto& r : runs_) run += r.name == name ? 1 : 0;
   const auto log = dir_ / fmt::format("{}-{}.log", name, run);
   runs_.push_back({name, log, std::nullopt});
   processes_[name] = std::make_unique<ChildProcess>(argv, log);
+}
+
+std::optional<std::string> Fleet::metrics_address(const std::string& name) const {
+  std::ifstream in(current_log(name));
+  const std::string marker = "serving /metrics, /healthz and /readyz on ";
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto at = line.find(marker);
+    if (at != std::string::npos) return line.substr(at + marker.size());
+  }
+  return std::nullopt;
 }
 
 std::optional<int> Fleet::stop(const std::string& name, std::chrono::milliseconds timeout) {

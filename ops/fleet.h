@@ -57,6 +57,8 @@ class Fleet {
 
   std::filesystem::path state_dir(const std::string& name) const { return dir_ / ("state-" + name); }
   std::filesystem::path current_log(const std::string& name) const;
+  /// HOST:PORT of the instance's /metrics, /healthz and /readyz, once it listens.
+  std::optional<std::string> metrics_address(const std::string& name) const;
   std::vector<std::string> names() const;
 
   std::vector<Ownership> ownership() const;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs couponflow's build dependencies from Debian 12 packages and builds it into
 # build/. Idempotent; run as root (or with sudo). Used by the README, CI and the Dockerfile.
+# Usage: ops/setup-debian.sh [--no-test-tools]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,8 +12,14 @@ packages=(
   libsimdjson-dev     # DOM-free JSON parsing on the hot path
   libfmt-dev          # formatting
   libcli11-dev        # the command line
+  prometheus-cpp-dev  # metrics registry and text format
+  libboost-dev        # Asio/Beast: the /metrics, /healthz, /readyz listener
   doctest-dev         # tests
 )
+# Tools the tests run: a real Prometheus (and promtool) scraping a processor, and the
+# deployment kit checks. Left out with --no-test-tools (e.g. the container image).
+test_tools=(prometheus python3 python3-yaml curl kcat)
+[ "${1:-}" = "--no-test-tools" ] || packages+=("${test_tools[@]}")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -65,8 +65,9 @@ ThreadStatus StreamThread::status() const {
 void StreamThread::publish_status() {
   ThreadStatus s;
   s.running = !stopping_ && main_ != nullptr;
-  joined_ = joined_ || rebalances_ > 0 || (main_ != nullptr && main_->joined_group());
-  s.joined = joined_;
+  // Joined once the group's first assignment (possibly empty) has been taken: a member
+  // id alone comes before the assignment, when the tasks are not known yet.
+  s.joined = rebalances_ > 0;
   for (const auto& [p, slot] : tasks_) {
     s.tasks.push_back({Partition{p}, slot->task->state(), slot->task->stats().processed,
                        slot->task->stats().restored});

@@ -168,7 +168,6 @@ class StreamThread final : private kafka::RebalanceListener {
   bool more_records_ = false;  // the last poll filled its batch
   size_t last_processed_ = 0;   // records processed in the last round
   bool stopping_ = false;
-  bool joined_ = false;
   std::atomic<EpochMillis> last_step_ms_{0};
   bool abandoned_ = false;  // run() failed: close without committing
 

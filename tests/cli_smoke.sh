@@ -43,21 +43,46 @@ bs=$(cat "$work/boot")
 
 # Misconfiguration is fatal with one clear line: this application's changelog is missing.
 set +e
-"$BIN" process --bootstrap "$bs" --state-dir "$work/s0" --application-id other-app >"$work/bad.out" 2>"$work/bad.err"; rc=$?
+"$BIN" process --bootstrap "$bs" --state-dir "$work/s0" --application-id other-app --metrics-listen 127.0.0.1:0 >"$work/bad.out" 2>"$work/bad.err"; rc=$?
 set -e
 [ "$rc" -eq 1 ] || fail "missing changelog topic exited $rc, expected 1"
 grep -q "couponflow: fatal: missing topic(s): other-app-issued-changelog" "$work/bad.err" || fail "no clear fatal line: $(tail -3 "$work/bad.err")"
 
 # A processor joins, and leaves cleanly on SIGTERM with exit code 0.
-"$BIN" process --bootstrap "$bs" --state-dir "$work/s1" --instance-id smoke \
+"$BIN" process --bootstrap "$bs" --state-dir "$work/s1" --instance-id smoke --metrics-listen 127.0.0.1:0 \
   -X consumer.session.timeout.ms=3000 >"$work/p.out" 2>"$work/p.err" &
 proc=$!
 pids+=("$proc")
+# It serves /healthz, /readyz and /metrics on the port it picked (logged).
+for _ in $(seq 100); do grep -q "serving /metrics" "$work/p.err" && break; sleep 0.1; done
+addr=$(sed -n 's/.*serving \/metrics, \/healthz and \/readyz on //p' "$work/p.err" | head -1)
+[ -n "$addr" ] || fail "no metrics listener logged: $(tail -3 "$work/p.err")"
+code() { curl -s -o /dev/null -w '%{http_code}' "http://$addr/$1"; }
+[ "$(code healthz)" = 200 ] || fail "/healthz"
+for _ in $(seq 200); do [ "$(code readyz)" = 200 ] && break; sleep 0.1; done
+[ "$(code readyz)" = 200 ] || fail "/readyz never 200: $(curl -s "http://$addr/readyz")"
+[ "$(code nope)" = 404 ] || fail "an unknown path is not 404"
 for _ in $(seq 200); do grep -q "RESTORING -> RUNNING" "$work/p.err" && break; sleep 0.1; done
 grep -q "RESTORING -> RUNNING" "$work/p.err" || fail "processor never ran a task: $(tail -5 "$work/p.err")"
 # Every request gets answered: verify passes once the processor has caught up.
 for _ in $(seq 150); do "$BIN" verify --bootstrap "$bs" >"$work/verify.out" 2>&1 && break; sleep 0.2; done
 grep -q "verify: PASS" "$work/verify.out" || fail "verify never passed: $(tail -5 "$work/verify.out")"
+# The metrics agree: 50 requests decided (published within 100 ms of processing).
+decided=0
+for _ in $(seq 50); do
+  decided=$(curl -s "http://$addr/metrics" | awk '/^couponflow_decisions_total/ {s += $2} END {print s + 0}')
+  [ "$decided" -ge 50 ] && break
+  sleep 0.1
+done
+[ "$decided" -ge 50 ] || fail "couponflow_decisions_total is $decided, expected 50"
+curl -s "http://$addr/metrics" | grep -q '^couponflow_ready 1' || fail "couponflow_ready is not 1"
+
+# A metrics listener that cannot bind is fatal with one clear line.
+set +e
+"$BIN" process --bootstrap "$bs" --state-dir "$work/s2" --metrics-listen "$addr" >"$work/busy.out" 2>"$work/busy.err"; rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "busy metrics port exited $rc, expected 1"
+grep -q "couponflow: fatal: cannot listen on $addr" "$work/busy.err" || fail "busy port: $(tail -2 "$work/busy.err")"
 kill -TERM "$proc"
 set +e
 wait "$proc"; rc=$?

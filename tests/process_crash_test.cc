@@ -19,7 +19,8 @@ std::unique_ptr<ops::ChildProcess> start_process(const EmbeddedCluster& cluster,
                                                  std::vector<std::string> extra = {}) {
   std::vector<std::string> argv{COUPONFLOW_BIN, "process", "--bootstrap", cluster.bootstrap(), "--state-dir",
                                 state.string(), "--instance-id", "crash-test", "-X",
-                                "consumer.session.timeout.ms=3000", "-X", "consumer.heartbeat.interval.ms=500"};
+                                "consumer.session.timeout.ms=3000", "-X", "consumer.heartbeat.interval.ms=500",
+                                "--metrics-listen", "127.0.0.1:0"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return std::make_unique<ops::ChildProcess>(argv, log);
 }

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "common/errors.h"
 #include "common/log.h"
 
 namespace couponflow::ops {
@@ -98,7 +99,7 @@ StatusServer::StatusServer(const std::string& listen, std::shared_ptr<prometheus
                            std::function<Probe()> health, std::function<Probe()> readiness)
     : impl_(std::make_unique<Impl>()) {
   const auto colon = listen.rfind(':');
-  if (colon == std::string::npos) throw std::runtime_error("--metrics-listen expects HOST:PORT, got '" + listen + "'");
+  if (colon == std::string::npos) throw FatalError("--metrics-listen expects HOST:PORT, got '" + listen + "'");
   const std::string host = listen.substr(0, colon);
   const std::string port = listen.substr(colon + 1);
   impl_->registry = std::move(registry);
@@ -112,7 +113,7 @@ StatusServer::StatusServer(const std::string& listen, std::shared_ptr<prometheus
     impl_->acceptor.bind(endpoint);
     impl_->acceptor.listen();
   } catch (const std::exception& e) {
-    throw std::runtime_error("cannot listen on " + listen + " for /metrics: " + e.what());
+    throw FatalError("cannot listen on " + listen + " for /metrics: " + e.what());
   }
   asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
   impl_->thread = std::thread([this] { impl_->io.run(); });

@@ -26,7 +26,7 @@ struct Probe {
 /// Boost.Beast on one thread of its own (Asio coroutines), HTTP/1.1 keep-alive with an
 /// idle timeout, so a scraper holding its connection open does not block a probe.
 /// Thread: its own; the probes are called from it and must be thread-safe.
-/// Errors: the constructor throws std::runtime_error when it cannot listen.
+/// Errors: the constructor throws FatalError when it cannot listen.
 class StatusServer {
  public:
   /// `listen`: HOST:PORT (port 0 picks a free one, see port()).

@@ -346,14 +346,6 @@ std::optional<Offset> KafkaConsumer::cached_high_watermark(const TopicPartition&
   return Offset{high};
 }
 
-bool KafkaConsumer::joined_group() {
-  char* id = rd_kafka_memberid(impl_->rk.get());
-  if (id == nullptr) return false;
-  const bool joined = id[0] != '\0';
-  rd_kafka_mem_free(impl_->rk.get(), id);
-  return joined;
-}
-
 processor::SourceProgress KafkaConsumer::progress(const TopicPartition& tp, Offset next) {
   int64_t low = -1, high = -1;
   if (rd_kafka_get_watermark_offsets(impl_->rk.get(), tp.topic.c_str(), tp.partition.value, &low, &high) ||

@@ -82,8 +82,7 @@ class KafkaConsumer {
   processor::SourceProgress progress(const TopicPartition& tp, Offset next);
   /// The high watermark of the last fetch response for tp (no broker call).
   std::optional<Offset> cached_high_watermark(const TopicPartition& tp);
-  /// The coordinator has given this member an id (it joined the group).
-  bool joined_group();
+
 
   /// The next offset this consumer will fetch for an assigned partition, once known.
   std::optional<Offset> position(const TopicPartition& tp);

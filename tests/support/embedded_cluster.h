@@ -38,8 +38,9 @@ namespace couponflow::testing {
 /// One `process` instance running on a thread of the test.
 class ProcessorInstance {
  public:
-  ProcessorInstance(const topology::Topology& topology, processor::StreamsConfig config)
-      : thread_(std::make_unique<processor::StreamThread>(topology, std::move(config))) {
+  ProcessorInstance(const topology::Topology& topology, processor::StreamsConfig config,
+                    std::shared_ptr<prometheus::Registry> registry = nullptr)
+      : thread_(std::make_unique<processor::StreamThread>(topology, std::move(config), std::move(registry))) {
     runner_ = std::thread([this] {
       try {
         thread_->run(stop_);
@@ -103,8 +104,9 @@ class EmbeddedCluster {
     c.consumer.set("session.timeout.ms", "3000").set("heartbeat.interval.ms", "500");
     return c;
   }
-  std::unique_ptr<ProcessorInstance> start(const std::filesystem::path& state_dir, const std::string& instance) {
-    return std::make_unique<ProcessorInstance>(topology_, config(state_dir, instance));
+  std::unique_ptr<ProcessorInstance> start(const std::filesystem::path& state_dir, const std::string& instance,
+                                           std::shared_ptr<prometheus::Registry> registry = nullptr) {
+    return std::make_unique<ProcessorInstance>(topology_, config(state_dir, instance), std::move(registry));
   }
 
   void define(const std::string& coupon_id, int64_t capacity) {

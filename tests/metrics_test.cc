@@ -1,0 +1,212 @@
+// Metrics (docs/metrics.md): what is counted, how it reaches Prometheus' text format,
+// and readiness while a large store restores.
+
+#include <doctest/doctest.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
+
+#include "common/murmur2.h"
+#include "ops/http/status_server.h"
+#include "processor/metrics/thread_metrics.h"
+#include "tests/support/coupon_fixture.h"
+#include "tests/support/embedded_cluster.h"
+#include "tests/support/http_get.h"
+
+using namespace couponflow;
+using namespace couponflow::testing;
+
+namespace {
+
+std::string scrape(prometheus::Registry& registry) {
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, registry.Collect());
+  return out.str();
+}
+
+/// The value of the sample line that starts with `series` (name and labels as the
+/// text format prints them), or -1 when absent.
+double sample(const std::string& text, const std::string& series) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  }
+  return -1;
+}
+
+/// Sum of every sample of `name` (any labels).
+double sum_of(const std::string& text, const std::string& name) {
+  std::istringstream in(text);
+  std::string line;
+  double sum = 0;
+  while (std::getline(in, line)) {
+    if (line.rfind(name, 0) != 0) continue;
+    const char next = line.size() > name.size() ? line[name.size()] : '\0';
+    if (next != ' ' && next != '{') continue;
+    sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
+}  // namespace
+
+TEST_CASE("thread metrics reach the registry as counters, histograms and removable gauges") {
+  auto registry = std::make_shared<prometheus::Registry>();
+  processor::ThreadMetrics m(registry);
+  auto& c = m.counter("t_things_total", "things", {{"kind", "a"}});
+  CHECK(&c == &m.counter("t_things_total", "things", {{"kind", "a"}}));  // same name and labels, same cell
+  auto& h = m.histogram("t_latency_seconds", "latency", {}, {0.1, 1});
+  auto& g = m.gauge("t_level", "level", {{"p", "0"}});
+  c.add(3);
+  h.observe(0.05);
+  h.observe(0.5);
+  h.observe(5);
+  g.set(7);
+  CHECK(scrape(*registry).find("t_things_total") == std::string::npos);  // nothing before publish
+  m.publish();
+  std::string text = scrape(*registry);
+  CHECK(sample(text, "t_things_total{kind=\"a\"}") == 3);
+  CHECK(sample(text, "t_latency_seconds_bucket{le=\"0.1\"}") == 1);
+  CHECK(sample(text, "t_latency_seconds_bucket{le=\"1\"}") == 2);
+  CHECK(sample(text, "t_latency_seconds_bucket{le=\"+Inf\"}") == 3);
+  CHECK(sample(text, "t_latency_seconds_sum") == doctest::Approx(5.55));
+  CHECK(sample(text, "t_level{p=\"0\"}") == 7);
+
+  c.add(2);
+  h.observe(0.01);
+  m.publish();
+  m.publish();  // nothing new: nothing counted twice
+  text = scrape(*registry);
+  CHECK(sample(text, "t_things_total{kind=\"a\"}") == 5);
+  CHECK(sample(text, "t_latency_seconds_count") == 4);
+  CHECK(h.total() == 4);
+
+  m.remove(g);
+  CHECK(m.find_gauge("t_level", {{"p", "0"}}) == nullptr);
+  CHECK(sample(scrape(*registry), "t_level{p=\"0\"}") == -1);
+}
+
+TEST_CASE("the coupon topology counts decisions by status and reason, dead letters by reason, and what is left") {
+  CouponFixture f;
+  f.define("c", 2);
+  f.request("r1", "c", "u1");
+  f.request("r1", "c", "u1");  // an idempotent replay: counted again, as it is emitted again
+  f.request("r2", "c", "u1");  // ALREADY_ISSUED
+  f.request("r3", "c", "u2");
+  f.request("r4", "c", "u3");  // SOLD_OUT
+  f.request("r5", "nope", "u1");
+  f.driver().pipe(f.topics().issuance, "c", std::string("{not json"), 3000);
+  f.driver().pipe(f.topics().issuance, "other-key", coupon::request_json("r6", "c", "u9", 3000), 3000);
+  CHECK(f.driver().read_output(f.topics().dlq).size() == 2);
+  const auto& m = f.driver().metrics();
+  const std::string d = "couponflow_decisions_total";
+  CHECK(m.counter_value(d, {{"status", "ACCEPTED"}, {"reason", ""}}) == 3);
+  CHECK(m.counter_value(d, {{"status", "REJECTED"}, {"reason", "ALREADY_ISSUED"}}) == 1);
+  CHECK(m.counter_value(d, {{"status", "REJECTED"}, {"reason", "SOLD_OUT"}}) == 1);
+  CHECK(m.counter_value(d, {{"status", "REJECTED"}, {"reason", "UNKNOWN_COUPON"}}) == 1);
+  CHECK(m.counter_sum(d) == 6);
+  CHECK(m.counter_value("couponflow_dlq_records_total", {{"reason", "MALFORMED"}}) == 1);
+  CHECK(m.counter_value("couponflow_dlq_records_total", {{"reason", "MISROUTED"}}) == 1);
+  CHECK(m.counter_sum("couponflow_dlq_records_total") == 2);
+  CHECK(m.counter_value("couponflow_records_processed_total", {{"topic", "coupon-issuance"}, {"partition", "0"}}) == 8);
+  CHECK(m.counter_value("couponflow_records_processed_total", {{"topic", "coupon-catalog"}, {"partition", "0"}}) == 1);
+  const auto* left = m.find_gauge("couponflow_coupon_remaining", {{"coupon", "c"}});
+  REQUIRE(left != nullptr);
+  CHECK(left->value() == 0);
+  CHECK(m.find_gauge("couponflow_coupon_remaining", {{"coupon", "nope"}}) == nullptr);  // not in the catalog
+
+  // Raising the capacity shows at the next decision.
+  f.define("c", 5, std::nullopt, std::nullopt, 4000);
+  f.request("r7", "c", "u7", 5000);
+  CHECK(f.driver().metrics().find_gauge("couponflow_coupon_remaining", {{"coupon", "c"}})->value() == 2);  // 5 - 3
+}
+
+TEST_CASE("per-coupon series stay bounded, and leave with their task") {
+  coupon::CouponOptions options;
+  CouponFixture f(1, options);
+  for (int i = 0; i < 150; ++i) {
+    const std::string id = fmt::format("c{}", i);
+    f.define(id, 10);
+    f.request("r" + id, id, "u");
+  }
+  const auto& m = f.driver().metrics();
+  CHECK(m.gauge_count("couponflow_coupon_remaining") == 100);  // the default cap
+  f.driver().commit();
+  f.driver().crash(Partition{0});  // the task closes (and reopens, with nothing to redo): its series go
+  CHECK(m.gauge_count("couponflow_coupon_remaining") == 0);
+}
+
+TEST_CASE("/readyz says restoring while a large store restores, then ready; /healthz stays up") {
+  constexpr int kPartitions = 2;
+  constexpr int kRequests = 16'000;
+  EmbeddedCluster cluster(kPartitions);
+  std::vector<std::string> coupons;
+  for (int i = 0; i < 8; ++i) {
+    coupons.push_back(fmt::format("big-{}", i));
+    cluster.define(coupons.back(), 1'000'000);
+  }
+  {
+    TempDir first;
+    auto instance = cluster.start(first.path(), "p1");
+    for (int i = 0; i < kRequests; ++i) {
+      cluster.request(fmt::format("r{}", i), coupons[i % coupons.size()], fmt::format("u{}", i));
+    }
+    cluster.flush();
+    cluster.wait_until_all_answered();
+    instance->stop();
+  }  // its state directory is gone: the next instance restores everything
+
+  // Small fetches from a slow broker: the restore takes seconds, long enough to watch.
+  cluster.broker().set_broker_rtt(1, 25);
+  TempDir second;
+  auto config = cluster.config(second.path(), "p2");
+  config.consumer.set("max.partition.fetch.bytes", "16384");
+  auto registry = std::make_shared<prometheus::Registry>();
+  ProcessorInstance instance(cluster.topology(), config, registry);
+  ops::StatusServer server(
+      "127.0.0.1:0", registry, [] { return ops::Probe{true, ""}; },
+      [&instance] {
+        const auto s = instance.status();
+        return ops::Probe{s.ready(), s.not_ready_reason()};
+      });
+
+  bool saw_restoring = false, saw_remaining = false;
+  int health_failures = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  HttpAnswer ready;
+  for (;;) {
+    REQUIRE_MESSAGE(!instance.done(), instance.error());
+    REQUIRE_MESSAGE(std::chrono::steady_clock::now() < deadline, "never ready: " << ready.body);
+    health_failures += http_get(server.port(), "/healthz").status == 200 ? 0 : 1;
+    ready = http_get(server.port(), "/readyz");
+    if (ready.status == 200) break;
+    CHECK(ready.status == 503);
+    if (ready.body.find("restoring") != std::string::npos) {
+      saw_restoring = true;
+      const auto metrics = http_get(server.port(), "/metrics").body;
+      saw_remaining = saw_remaining || sum_of(metrics, "couponflow_restore_remaining_records") > 0;
+      CHECK(sample(metrics, "couponflow_ready") == 0);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(saw_restoring);
+  CHECK(saw_remaining);
+  CHECK(health_failures == 0);
+  CHECK(ready.body == "ready\n");
+  // Everything the first instance wrote was restored; once ready it stays ready.
+  std::string metrics;
+  for (int i = 0; i < 20; ++i) {
+    metrics = http_get(server.port(), "/metrics").body;
+    if (sample(metrics, "couponflow_ready") == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(sample(metrics, "couponflow_ready") == 1);
+  CHECK(sample(metrics, "couponflow_restored_records_total{store=\"issued\"}") == kRequests);
+  CHECK(sum_of(metrics, "couponflow_restore_remaining_records") == 0);
+  CHECK(sample(metrics, "couponflow_restore_duration_seconds_count{store=\"issued\"}") == kPartitions);
+  CHECK(sample(metrics, "couponflow_assigned_partitions") == kPartitions);
+  CHECK(http_get(server.port(), "/readyz").status == 200);
+  instance.stop();
+}
