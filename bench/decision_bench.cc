@@ -155,7 +155,7 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-int run_topology(const Workload& w, size_t batch, int32_t partitions) {
+int run_topology(const Workload& w, size_t batch, int32_t partitions, bool per_record_metrics) {
   const Requests in = generate(w);
   const Expected expected = expected_outcome(in);
 
@@ -178,6 +178,7 @@ int run_topology(const Workload& w, size_t batch, int32_t partitions) {
   // Results are only counted; the issued-store changelog is kept, as the runtime
   // produces it, so its cost stays in the measurement.
   driver_options.discard_topics = {topics.issued, topics.rejected};
+  driver_options.per_record_metrics = per_record_metrics;
   const std::string changelog =
       state::changelog_topic(driver_options.application_id, coupon::issued_store_spec());
 
@@ -213,9 +214,9 @@ int run_topology(const Workload& w, size_t batch, int32_t partitions) {
                   holdings == expected.holdings;
   fmt::print(
       "mode=topology requests={} seconds={:.2f} rate={:.0f} accepted={} rejected={} dlq={} "
-      "changelog={} partitions={} batch={} check={}\n",
+      "changelog={} partitions={} batch={} metrics={} check={}\n",
       in.requests.size(), seconds, static_cast<double>(in.requests.size()) / seconds, accepted,
-      rejected, dlq, holdings, partitions, batch, ok ? "ok" : "MISMATCH");
+      rejected, dlq, holdings, partitions, batch, per_record_metrics ? "on" : "off", ok ? "ok" : "MISMATCH");
   if (!ok) {
     fmt::print(stderr, "expected accepted={} rejected={} dlq=0 changelog={}\n", expected.accepted,
                expected.rejected, expected.holdings);
@@ -302,12 +303,15 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--partitions", partitions, "topology: partitions (tasks)")
       ->capture_default_str()->check(CLI::Range(1, 1024));
+  std::string metrics = "on";
+  app.add_option("--metrics", metrics, "topology: per-record metrics (latency histograms, counts) on or off")
+      ->capture_default_str()->check(CLI::IsMember({"on", "off"}));
   CLI11_PARSE(app, argc, argv);
 
   // Task lifecycle lines would only clutter the one line a run is meant to print.
   log::set_min_level(log::Level::kWarn);
   try {
-    return mode == "topology" ? bench::run_topology(w, batch, partitions) : bench::run_rocksdb(w);
+    return mode == "topology" ? bench::run_topology(w, batch, partitions, metrics == "on") : bench::run_rocksdb(w);
   } catch (const std::exception& e) {
     fmt::print(stderr, "couponflow_bench: {}\n", e.what());
     return 1;

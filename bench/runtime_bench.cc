@@ -5,6 +5,9 @@
 //                       commit every 100 ms): the most any processor can do here;
 //   --mode processor    one `process` instance (a StreamThread) deciding the same
 //                       requests with its stores, changelog and commits.
+//   --metrics on|off    processor mode: with metrics as `process` runs them (registry,
+//                       per-record histograms, the HTTP endpoint scraped every second)
+//                       or with none of it (metrics.recording.level=off, no registry).
 //
 // Both read the same preloaded requests from `coupon-issuance` (12 partitions) and
 // print one machine-readable line: mode=... records=N seconds=X rate=R
@@ -17,7 +20,11 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <boost/asio.hpp>
+#include <prometheus/registry.h>
+
 #include "common/log.h"
+#include "ops/http/status_server.h"
 #include "ops/embedded_topics.h"
 #include "processor/kafka/embedded_broker.h"
 #include "processor/kafka/kafka_consumer.h"
@@ -38,7 +45,24 @@ struct Options {
   int64_t records = 300'000;  // 25k per partition: under the embedded broker's 5 MB cap
   int partitions = 12;
   int brokers = 1;
+  std::string metrics = "on";
 };
+
+/// GET /metrics, the whole body read and dropped.
+void scrape(uint16_t port) {
+  namespace asio = boost::asio;
+  try {
+    asio::io_context io;
+    asio::ip::tcp::socket socket(io);
+    socket.connect({asio::ip::make_address("127.0.0.1"), port});
+    asio::write(socket, asio::buffer(std::string("GET /metrics HTTP/1.0\r\n\r\n")));
+    std::string body;
+    boost::system::error_code ec;
+    asio::read(socket, asio::dynamic_buffer(body), ec);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "scrape failed: %s\n", e.what());
+  }
+}
 
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -109,17 +133,32 @@ double run_passthrough(const kafka::ClientProperties& client, int64_t records) {
 }
 
 double run_processor(const kafka::ClientProperties& client, const std::string& bootstrap, int64_t records,
-                     processor::Guarantee guarantee) {
+                     processor::Guarantee guarantee, bool metrics) {
   processor::StreamsConfig config;
+  config.metrics_per_record = metrics;
   config.guarantee = guarantee;
   config.bootstrap = bootstrap;
   config.state_dir = std::filesystem::temp_directory_path() / fmt::format("couponflow-runtime-bench-{}", ::getpid());
   std::filesystem::remove_all(config.state_dir);
   (void)client;
   const auto topology = coupon::build_coupon_topology();
-  processor::StreamThread thread(topology, config);
+  auto registry = metrics ? std::make_shared<prometheus::Registry>() : nullptr;
+  processor::StreamThread thread(topology, config, registry);
+  std::unique_ptr<ops::StatusServer> server;
+  if (metrics) {
+    server = std::make_unique<ops::StatusServer>(
+        "127.0.0.1:0", registry, [] { return ops::Probe{true, ""}; },
+        [&thread] { return ops::Probe{thread.status().ready(), ""}; });
+  }
   std::atomic<bool> stop{false};
   std::thread runner([&] { thread.run(stop); });
+  // A scraper as Prometheus would be, only more eager (every second).
+  std::thread scraper([&] {
+    while (metrics && !stop) {
+      scrape(server->port());
+      for (int i = 0; i < 100 && !stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
   // The clock starts when the tasks run (the group join before that is not processing).
   Clock::time_point start;
   uint64_t processed_at_start = 0;
@@ -143,6 +182,7 @@ double run_processor(const kafka::ClientProperties& client, const std::string& b
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   stop = true;
   runner.join();
+  scraper.join();
   std::filesystem::remove_all(config.state_dir);
   return seconds * static_cast<double>(records) / static_cast<double>(records - processed_at_start);
 }
@@ -159,6 +199,7 @@ int main(int argc, char** argv) {
   app.add_option("--partitions", o.partitions);
   app.add_option("--brokers", o.brokers);
   app.add_option("--guarantee", o.guarantee)->check(CLI::IsMember({"at_least_once", "exactly_once_v2"}));
+  app.add_option("--metrics", o.metrics)->check(CLI::IsMember({"on", "off"}));
   CLI11_PARSE(app, argc, argv);
   log::set_min_level(log::Level::kWarn);
 
@@ -173,9 +214,11 @@ int main(int argc, char** argv) {
                                                  : bench::run_processor(client, broker.bootstrap(), o.records,
                                                                         o.guarantee == "exactly_once_v2"
                                                                             ? processor::Guarantee::kExactlyOnceV2
-                                                                            : processor::Guarantee::kAtLeastOnce);
-  std::printf("mode=%s guarantee=%s records=%lld brokers=%d seconds=%.3f rate=%.0f\n", o.mode.c_str(),
-              o.guarantee.c_str(), static_cast<long long>(o.records), o.brokers, seconds,
+                                                                            : processor::Guarantee::kAtLeastOnce,
+                                                                        o.metrics == "on");
+  std::printf("mode=%s guarantee=%s metrics=%s records=%lld brokers=%d seconds=%.3f rate=%.0f\n", o.mode.c_str(),
+              o.guarantee.c_str(), o.mode == "processor" ? o.metrics.c_str() : "-", static_cast<long long>(o.records),
+              o.brokers, seconds,
               static_cast<double>(o.records) / seconds);
   return 0;
 }

@@ -78,6 +78,11 @@ void apply_setting(AppConfig& config, const std::string& key, const std::string&
     s.partition_check_interval_ms = to_int(key, value, 100);
   } else if (key == "buffered.records.per.partition") {
     s.max_buffered_records = static_cast<size_t>(to_int(key, value, 1));
+  } else if (key == "metrics.recording.level") {
+    if (value != "info" && value != "off") throw std::invalid_argument("metrics.recording.level must be info or off");
+    s.metrics_per_record = value == "info";
+  } else if (key == "metrics.coupon.series.max") {
+    s.metrics_max_keyed_series = static_cast<size_t>(to_int(key, value, 0));
   } else if (key == "log.level") {
     if (value == "debug") {
       config.log_level = log::Level::kDebug;

@@ -26,6 +26,7 @@ TaskEnvironment StreamThread::task_environment(Partition partition) const {
   env.retry_backoff_ms = config_.retry_backoff_ms;
   env.metrics = metrics_.get();
   env.max_keyed_series = config_.metrics_max_keyed_series;
+  env.per_record_metrics = config_.metrics_per_record;
   return env;
 }
 

@@ -44,6 +44,9 @@ struct StreamsConfig {
   size_t max_buffered_records = 50'000;
   /// Cap on the series of one keyed gauge (e.g. remaining capacity per coupon).
   size_t metrics_max_keyed_series = 100;
+  /// Per-record metrics: latency histograms and processed-record counts. Off only to
+  /// measure what they cost (metrics.recording.level=off).
+  bool metrics_per_record = true;
 
   /// librdkafka properties for every client; then per client kind (they win).
   kafka::ClientProperties client;

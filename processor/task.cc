@@ -265,6 +265,7 @@ size_t Task::process(size_t max_records, const std::function<SourceProgress(size
     process_source(choice.source, record);
     next_offsets_[choice.source] = record.offset.next();
     ++processed;
+    if (!env_.per_record_metrics) continue;
     const auto finished = steady_clock::now();
     metrics_->process_latency->observe(std::chrono::duration<double>(finished - started).count());
     started = finished;

@@ -56,6 +56,7 @@ struct TaskEnvironment {
   /// max_keyed_series for the thread.
   ThreadMetrics* metrics = nullptr;
   size_t max_keyed_series = 100;
+  bool per_record_metrics = true;  // latency histograms, processed counts
 };
 
 /// One store's changelog as the runtime must restore it.

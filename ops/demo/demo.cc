@@ -83,6 +83,11 @@ int run_demo(const DemoOptions& options) {
   std::string split;
   for (const auto& [name, partitions] : fleet.running_partitions()) split += fmt::format(" {} owns {};", name, partitions.size());
   fmt::print("group settled after {:.1f} s:{}\n", seconds_since(settle_start), split);
+  for (const auto& name : fleet.names()) {
+    if (auto address = fleet.metrics_address(name)) {
+      fmt::print("instance {}: http://{}/metrics, /healthz, /readyz\n", name, *address);
+    }
+  }
 
   // Two phases: a burst as fast as the producer goes (throughput, and latency under a
   // backlog), then a steady rate well below capacity (latency of a system keeping up).

@@ -177,6 +177,7 @@ void TopologyTestDriver::open_task(Partition partition) {
   env.collector = collector_.get();
   env.clock = &clock_;
   env.metrics = &metrics_;
+  env.per_record_metrics = options_.per_record_metrics;
   env.store_cache_bytes = options_.store_cache_bytes;
   slot->task = std::make_unique<Task>(TaskId{partition}, topology_, env);
 

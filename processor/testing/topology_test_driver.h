@@ -45,6 +45,8 @@ class TopologyTestDriver {
     size_t store_cache_bytes = 64u << 20;
     /// Output topics whose records are counted but not kept (for benchmarks).
     std::vector<std::string> discard_topics;
+    /// Per-record latency histograms and processed counts (off: to measure their cost).
+    bool per_record_metrics = true;
   };
 
   TopologyTestDriver(const topology::Topology& topology, Options options);
