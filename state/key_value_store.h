@@ -2,6 +2,7 @@
 // The store interfaces processors see. Implementations live in this directory
 // (MaterializedStore); nothing here knows about RocksDB or Kafka.
 
+#include <functional>
 #include <optional>
 #include <string_view>
 
@@ -16,6 +17,9 @@ class ReadableStore {
   virtual ~ReadableStore() = default;
   virtual std::string_view name() const = 0;
   virtual std::optional<std::string_view> get(std::string_view key) = 0;
+  /// Calls fn for every entry, unflushed writes included, until fn returns false. In
+  /// no particular order; reads the whole store: for task start-up, not per record.
+  virtual void for_each(const std::function<bool(std::string_view key, std::string_view value)>& fn) = 0;
 };
 
 /// Read-write access. Every write of a changelogged store is also appended to its

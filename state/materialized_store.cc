@@ -23,6 +23,25 @@ class MaterializedStore::KeyspaceStore final : public KeyValueStore {
     if (!e->present) return std::nullopt;
     return std::string_view(e->value);
   }
+  void for_each(const std::function<bool(std::string_view, std::string_view)>& fn) override {
+    // What is on disk, except where an unflushed write replaced it; then the unflushed
+    // writes of keys the disk does not have.
+    bool go = true;
+    persistent_.for_each(ks_, [&](std::string_view key, std::string_view value) {
+      const StoreCache::Entry* e = cache_.find(key);
+      if (e != nullptr && e->dirty) {
+        if (e->present) go = fn(key, e->value);
+      } else {
+        go = fn(key, value);
+      }
+      return go;
+    });
+    cache_.for_each_dirty([&](std::string_view key, const StoreCache::Entry& e) {
+      if (!go || !e.present || persistent_.get(ks_, key)) return;
+      go = fn(key, e.value);
+    });
+  }
+
   void put(std::string_view key, std::string_view value) override { cache_.write(key, value); }
   void remove(std::string_view key) override { cache_.write(key, std::nullopt); }
 
@@ -63,6 +82,10 @@ MaterializedStore::~MaterializedStore() = default;
 
 std::optional<std::string_view> MaterializedStore::get(std::string_view key) {
   return keyspaces_[0]->get(key);
+}
+
+void MaterializedStore::for_each(const std::function<bool(std::string_view, std::string_view)>& fn) {
+  keyspaces_[0]->for_each(fn);
 }
 
 void MaterializedStore::put(std::string_view key, std::string_view value) {

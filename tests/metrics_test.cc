@@ -123,9 +123,8 @@ TEST_CASE("the coupon topology counts decisions by status and reason, dead lette
   CHECK(f.driver().metrics().find_gauge("couponflow_coupon_remaining", {{"coupon", "c"}})->value() == 2);  // 5 - 3
 }
 
-TEST_CASE("per-coupon series stay bounded, and leave with their task") {
-  coupon::CouponOptions options;
-  CouponFixture f(1, options);
+TEST_CASE("per-coupon series stay bounded, show every coupon from the task's start, and leave with the task") {
+  CouponFixture f;
   for (int i = 0; i < 150; ++i) {
     const std::string id = fmt::format("c{}", i);
     f.define(id, 10);
@@ -133,9 +132,26 @@ TEST_CASE("per-coupon series stay bounded, and leave with their task") {
   }
   const auto& m = f.driver().metrics();
   CHECK(m.gauge_count("couponflow_coupon_remaining") == 100);  // the default cap
-  f.driver().commit();
-  f.driver().crash(Partition{0});  // the task closes (and reopens, with nothing to redo): its series go
-  CHECK(m.gauge_count("couponflow_coupon_remaining") == 0);
+
+  CouponFixture g;
+  g.define("a", 5);
+  g.define("b", 7);
+  g.request("r1", "a", "u1");
+  g.driver().commit();
+  g.driver().crash(Partition{0});  // reopened: the series come back from the catalog, before any request
+  CHECK(g.driver().metrics().find_gauge("couponflow_coupon_remaining", {{"coupon", "a"}})->value() == 4);
+  CHECK(g.driver().metrics().find_gauge("couponflow_coupon_remaining", {{"coupon", "b"}})->value() == 7);
+
+  processor::ThreadMetrics thread;
+  {
+    processor::TaskMetrics task(thread, {TopicPartition{"t", Partition{0}}}, 2);
+    auto& remaining = task.keyed_gauge("couponflow_coupon_remaining", "left", "coupon");
+    remaining.set("x", 1);
+    remaining.set("y", 2);
+    remaining.set("z", 3);  // over the cap: ignored
+    CHECK(thread.gauge_count("couponflow_coupon_remaining") == 2);
+  }
+  CHECK(thread.gauge_count("couponflow_coupon_remaining") == 0);  // the task closed
 }
 
 TEST_CASE("/readyz says restoring while a large store restores, then ready; /healthz stays up") {

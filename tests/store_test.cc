@@ -72,6 +72,15 @@ TEST_CASE("a materialized store behaves like a std::map through random writes, f
     return s;
   };
   auto store = open();
+  // for_each sees what get sees: flushed entries, unflushed writes and deletes.
+  auto scan = [&] {
+    std::map<std::string, std::string> seen;
+    store->for_each([&](std::string_view k, std::string_view v) {
+      CHECK(seen.emplace(k, v).second);  // each key once
+      return true;
+    });
+    return seen;
+  };
   int64_t position = 0;
   for (int step = 0; step < 20000; ++step) {
     const std::string key = "k" + std::to_string(rng() % 300);
@@ -98,6 +107,7 @@ TEST_CASE("a materialized store behaves like a std::map through random writes, f
         }
         break;
       default: {
+        if (rng() % 200 == 0) REQUIRE(scan() == model);
         auto got = store->get(key);
         auto it = model.find(key);
         if (it == model.end()) {
@@ -110,6 +120,7 @@ TEST_CASE("a materialized store behaves like a std::map through random writes, f
     }
   }
   CHECK(store->snapshot() == model);
+  CHECK(scan() == model);
 }
 
 TEST_CASE("unflushed writes are lost on reopen and the position rolls back with them") {

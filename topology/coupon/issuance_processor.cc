@@ -31,8 +31,15 @@ void IssuanceProcessor::init(topology::ProcessorContext& context) {
                                      {{"reason", std::string(to_string(DlqReason(r)))}});
   }
   remaining_ = &metrics.keyed_gauge("couponflow_coupon_remaining",
-                                    "Capacity minus issued count of a coupon decided since its task started here.",
-                                    "coupon");
+                                    "Capacity minus issued count of a coupon in the catalog (up to a cap).", "coupon");
+  // Every coupon of this partition shows from the start, not only after its first request.
+  catalog_->for_each([&](std::string_view coupon_id, std::string_view stored) {
+    if (auto definition = decode_definition(stored)) {
+      const int64_t issued = decode_count(counts_->get(coupon_id));
+      remaining_->set(coupon_id, static_cast<double>(std::max<int64_t>(0, definition->capacity - issued)));
+    }
+    return true;
+  });
 }
 
 void IssuanceProcessor::process(const Record& record) {
