@@ -74,9 +74,7 @@ void StreamThread::open_slot_metrics(TaskSlot& slot) {
   for (const auto& tp : task.source_partitions()) {
     const MetricLabels labels{{"topic", tp.topic}, {"partition", partition}};
     slot.consumed.push_back(&m.counter("couponflow_records_consumed_total", "Input records handed to a task.", labels));
-    slot.lag.push_back(&m.gauge("couponflow_consumer_lag_records",
-                                "High watermark of the input partition minus the next offset its task processes.",
-                                labels));
+    slot.lag.push_back(nullptr);  // created once the partition's high watermark is known
   }
   for (const auto& store : topology_.stores()) {
     const MetricLabels labels{{"store", store.name}, {"partition", partition}};
@@ -90,7 +88,9 @@ void StreamThread::open_slot_metrics(TaskSlot& slot) {
 }
 
 void StreamThread::close_slot_metrics(TaskSlot& slot) {
-  for (auto* g : slot.lag) metrics_->remove(*g);
+  for (auto* g : slot.lag) {
+    if (g != nullptr) metrics_->remove(*g);
+  }
   for (auto* g : slot.restore_remaining) metrics_->remove(*g);
   for (auto* g : slot.store_bytes) metrics_->remove(*g);
   for (auto* g : slot.store_entries) metrics_->remove(*g);
@@ -118,6 +118,12 @@ void StreamThread::publish_metrics() {
       kafka::KafkaConsumer& consumer = s == primary_source_ ? *main_ : *side_;
       const Offset next = task.state() == TaskState::kRunning ? task.next_offsets()[s] : slot->start_offsets[s];
       if (auto high = consumer.cached_high_watermark(sources[s])) {
+        if (slot->lag[s] == nullptr) {
+          slot->lag[s] = &metrics_->gauge(
+              "couponflow_consumer_lag_records",
+              "High watermark of the input partition minus the next offset its task processes.",
+              {{"topic", sources[s].topic}, {"partition", std::to_string(sources[s].partition.value)}});
+        }
         slot->lag[s]->set(static_cast<double>(std::max<int64_t>(0, high->value - next.value)));
       }
     }
