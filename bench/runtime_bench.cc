@@ -20,10 +20,10 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include <boost/asio.hpp>
 #include <prometheus/registry.h>
 
 #include "common/log.h"
+#include "ops/http/http_get.h"
 #include "ops/http/status_server.h"
 #include "ops/embedded_topics.h"
 #include "processor/kafka/embedded_broker.h"
@@ -47,22 +47,6 @@ struct Options {
   int brokers = 1;
   std::string metrics = "on";
 };
-
-/// GET /metrics, the whole body read and dropped.
-void scrape(uint16_t port) {
-  namespace asio = boost::asio;
-  try {
-    asio::io_context io;
-    asio::ip::tcp::socket socket(io);
-    socket.connect({asio::ip::make_address("127.0.0.1"), port});
-    asio::write(socket, asio::buffer(std::string("GET /metrics HTTP/1.0\r\n\r\n")));
-    std::string body;
-    boost::system::error_code ec;
-    asio::read(socket, asio::dynamic_buffer(body), ec);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "scrape failed: %s\n", e.what());
-  }
-}
 
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -155,7 +139,7 @@ double run_processor(const kafka::ClientProperties& client, const std::string& b
   // A scraper as Prometheus would be, only more eager (every second).
   std::thread scraper([&] {
     while (metrics && !stop) {
-      scrape(server->port());
+      if (ops::http_get(server->port(), "/metrics").status != 200) std::fprintf(stderr, "scrape failed\n");
       for (int i = 0; i < 100 && !stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   });

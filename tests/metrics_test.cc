@@ -8,14 +8,18 @@
 #include <sstream>
 
 #include "common/murmur2.h"
+#include "ops/http/http_get.h"
 #include "ops/http/status_server.h"
 #include "processor/metrics/thread_metrics.h"
 #include "tests/support/coupon_fixture.h"
 #include "tests/support/embedded_cluster.h"
-#include "tests/support/http_get.h"
 
 using namespace couponflow;
 using namespace couponflow::testing;
+using couponflow::ops::http_get;
+using couponflow::ops::HttpAnswer;
+using couponflow::ops::metric_sample;
+using couponflow::ops::metric_sum;
 
 namespace {
 
@@ -23,31 +27,6 @@ std::string scrape(prometheus::Registry& registry) {
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, registry.Collect());
   return out.str();
-}
-
-/// The value of the sample line that starts with `series` (name and labels as the
-/// text format prints them), or -1 when absent.
-double sample(const std::string& text, const std::string& series) {
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  }
-  return -1;
-}
-
-/// Sum of every sample of `name` (any labels).
-double sum_of(const std::string& text, const std::string& name) {
-  std::istringstream in(text);
-  std::string line;
-  double sum = 0;
-  while (std::getline(in, line)) {
-    if (line.rfind(name, 0) != 0) continue;
-    const char next = line.size() > name.size() ? line[name.size()] : '\0';
-    if (next != ' ' && next != '{') continue;
-    sum += std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return sum;
 }
 
 }  // namespace
@@ -67,25 +46,25 @@ TEST_CASE("thread metrics reach the registry as counters, histograms and removab
   CHECK(scrape(*registry).find("t_things_total") == std::string::npos);  // nothing before publish
   m.publish();
   std::string text = scrape(*registry);
-  CHECK(sample(text, "t_things_total{kind=\"a\"}") == 3);
-  CHECK(sample(text, "t_latency_seconds_bucket{le=\"0.1\"}") == 1);
-  CHECK(sample(text, "t_latency_seconds_bucket{le=\"1\"}") == 2);
-  CHECK(sample(text, "t_latency_seconds_bucket{le=\"+Inf\"}") == 3);
-  CHECK(sample(text, "t_latency_seconds_sum") == doctest::Approx(5.55));
-  CHECK(sample(text, "t_level{p=\"0\"}") == 7);
+  CHECK(metric_sample(text, "t_things_total{kind=\"a\"}") == 3);
+  CHECK(metric_sample(text, "t_latency_seconds_bucket{le=\"0.1\"}") == 1);
+  CHECK(metric_sample(text, "t_latency_seconds_bucket{le=\"1\"}") == 2);
+  CHECK(metric_sample(text, "t_latency_seconds_bucket{le=\"+Inf\"}") == 3);
+  CHECK(metric_sample(text, "t_latency_seconds_sum") == doctest::Approx(5.55));
+  CHECK(metric_sample(text, "t_level{p=\"0\"}") == 7);
 
   c.add(2);
   h.observe(0.01);
   m.publish();
   m.publish();  // nothing new: nothing counted twice
   text = scrape(*registry);
-  CHECK(sample(text, "t_things_total{kind=\"a\"}") == 5);
-  CHECK(sample(text, "t_latency_seconds_count") == 4);
+  CHECK(metric_sample(text, "t_things_total{kind=\"a\"}") == 5);
+  CHECK(metric_sample(text, "t_latency_seconds_count") == 4);
   CHECK(h.total() == 4);
 
   m.remove(g);
   CHECK(m.find_gauge("t_level", {{"p", "0"}}) == nullptr);
-  CHECK(sample(scrape(*registry), "t_level{p=\"0\"}") == -1);
+  CHECK(metric_sample(scrape(*registry), "t_level{p=\"0\"}") == -1);
 }
 
 TEST_CASE("the coupon topology counts decisions by status and reason, dead letters by reason, and what is left") {
@@ -202,8 +181,8 @@ TEST_CASE("/readyz says restoring while a large store restores, then ready; /hea
     if (ready.body.find("restoring") != std::string::npos) {
       saw_restoring = true;
       const auto metrics = http_get(server.port(), "/metrics").body;
-      saw_remaining = saw_remaining || sum_of(metrics, "couponflow_restore_remaining_records") > 0;
-      CHECK(sample(metrics, "couponflow_ready") == 0);
+      saw_remaining = saw_remaining || metric_sum(metrics, "couponflow_restore_remaining_records") > 0;
+      CHECK(metric_sample(metrics, "couponflow_ready") == 0);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -215,14 +194,14 @@ TEST_CASE("/readyz says restoring while a large store restores, then ready; /hea
   std::string metrics;
   for (int i = 0; i < 20; ++i) {
     metrics = http_get(server.port(), "/metrics").body;
-    if (sample(metrics, "couponflow_ready") == 1) break;
+    if (metric_sample(metrics, "couponflow_ready") == 1) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  CHECK(sample(metrics, "couponflow_ready") == 1);
-  CHECK(sample(metrics, "couponflow_restored_records_total{store=\"issued\"}") == kRequests);
-  CHECK(sum_of(metrics, "couponflow_restore_remaining_records") == 0);
-  CHECK(sample(metrics, "couponflow_restore_duration_seconds_count{store=\"issued\"}") == kPartitions);
-  CHECK(sample(metrics, "couponflow_assigned_partitions") == kPartitions);
+  CHECK(metric_sample(metrics, "couponflow_ready") == 1);
+  CHECK(metric_sample(metrics, "couponflow_restored_records_total{store=\"issued\"}") == kRequests);
+  CHECK(metric_sum(metrics, "couponflow_restore_remaining_records") == 0);
+  CHECK(metric_sample(metrics, "couponflow_restore_duration_seconds_count{store=\"issued\"}") == kPartitions);
+  CHECK(metric_sample(metrics, "couponflow_assigned_partitions") == kPartitions);
   CHECK(http_get(server.port(), "/readyz").status == 200);
   instance.stop();
 }

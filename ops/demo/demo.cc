@@ -11,6 +11,7 @@
 #include "ops/answer_tracker.h"
 #include "ops/embedded_topics.h"
 #include "ops/fleet.h"
+#include "ops/http/http_get.h"
 #include "ops/signals.h"
 #include "ops/verify/verify.h"
 #include "ops/workload.h"
@@ -28,6 +29,33 @@ std::string latency_line(const std::vector<int64_t>& sorted_us) {
                      percentile(sorted_us, 0.50) / 1000.0, percentile(sorted_us, 0.95) / 1000.0,
                      percentile(sorted_us, 0.99) / 1000.0, sorted_us.empty() ? 0.0 : sorted_us.back() / 1000.0,
                      sorted_us.size());
+}
+
+/// What the instances' /metrics say, next to what verify read from the topics: the two
+/// are counted independently, so agreement is a check of both.
+void print_metrics_summary(const Fleet& fleet, const VerifyReport& report) {
+  double decisions = 0, dead_letters = 0;
+  fmt::print("metrics (each instance's /metrics):\n");
+  for (const auto& name : fleet.names()) {
+    const auto address = fleet.metrics_address(name);
+    const HttpAnswer answer = address ? http_get(*address, "/metrics") : HttpAnswer{};
+    if (answer.status != 200) {
+      fmt::print("  {}: no answer from /metrics\n", name);
+      continue;
+    }
+    const double d = metric_sum(answer.body, "couponflow_decisions_total");
+    const double q = metric_sum(answer.body, "couponflow_dlq_records_total");
+    decisions += d;
+    dead_letters += q;
+    fmt::print("  {}: {:.0f} decisions, {:.0f} dead letters, lag {:.0f}, ready {:.0f}, {:.0f} partitions\n", name, d, q,
+               metric_sum(answer.body, "couponflow_consumer_lag_records"),
+               metric_sample(answer.body, "couponflow_ready"),
+               metric_sample(answer.body, "couponflow_assigned_partitions"));
+  }
+  const bool agree = decisions == static_cast<double>(report.results) &&
+                     dead_letters == static_cast<double>(report.dlq_entries);
+  fmt::print("  in all {:.0f} decisions and {:.0f} dead letters; verify read {} results and {} DLQ entries: {}\n",
+             decisions, dead_letters, report.results, report.dlq_entries, agree ? "they agree" : "they DIFFER");
 }
 
 }  // namespace
@@ -158,6 +186,7 @@ int run_demo(const DemoOptions& options) {
                latency_line(tracker.latencies_us(burst_n, burst_n + steady_n)));
   }
   fmt::print("DLQ: {} entries\n", report.dlq_entries);
+  print_metrics_summary(fleet, report);
 
   bool clean = true;
   for (const auto& name : fleet.names()) {
