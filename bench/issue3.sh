@@ -4,12 +4,8 @@
 #   exactly_once_v2 vs at_least_once throughput (couponflow_runtime_bench),
 #   failover time with and without standby replicas (couponflow_failover_bench).
 set -euo pipefail
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${BUILD_DIR:-$repo/build}"
-runs="${RUNS:-5}"
-[[ -f "$build/build.ninja" ]] || cmake -S "$repo" -B "$build" -G Ninja >/dev/null
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 ninja -C "$build" couponflow couponflow_restore_bench couponflow_runtime_bench couponflow_failover_bench >/dev/null
-median() { sort -g | awk '{ v[NR] = $1 } END { printf "%.3f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
 
 declare -A col
@@ -32,5 +28,5 @@ for ((i = 1; i <= ${FAILOVER_RUNS:-3}; i++)); do
   run restore_warm restore_seconds "$build/bench/couponflow_failover_bench" --couponflow "$build/couponflow" --standby
 done
 for k in raw_rate restore_rate restore_mbps alos_rate eos_rate failover_cold failover_warm restore_cold restore_warm; do
-  echo "median $k=$(printf '%s' "${col[$k]}" | median)"
+  echo "median $k=$(printf '%s' "${col[$k]}" | median %.3f)"
 done

@@ -6,28 +6,13 @@
 # run, e.g.  RUNS=3 bench/metrics.sh --guarantee exactly_once_v2. INSTRUCTIONS=1 adds an
 # instruction count of the per-record part (see the end).
 set -euo pipefail
-
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${BUILD_DIR:-$repo/build}"
-runs="${RUNS:-5}"
-[[ -f "$build/build.ninja" ]] || cmake -S "$repo" -B "$build" -G Ninja >/dev/null
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 ninja -C "$build" couponflow_runtime_bench >/dev/null
-bench="$build/bench/couponflow_runtime_bench"
 
-declare -A rates=([on]="" [off]="")
-for ((i = 1; i <= runs; i++)); do
-  for metrics in off on; do
-    line="$("$bench" --mode processor --metrics "$metrics" "$@")"
-    echo "run=$i $line"
-    rates[$metrics]+="$(sed -n 's/.* rate=\([0-9.]*\).*/\1/p' <<<"$line")"$'\n'
-  done
-done
-median() { sort -g | awk '{ v[NR] = $1 } END { printf "%.0f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-on="$(printf '%s' "${rates[on]}" | median)"
-off="$(printf '%s' "${rates[off]}" | median)"
-echo "median metrics=off rate=$off runs=$runs"
-echo "median metrics=on rate=$on runs=$runs"
-awk -v on="$on" -v off="$off" 'BEGIN { printf "metrics cost=%.1f%% of throughput\n", (off - on) * 100 / off }'
+run_metrics() { "$build/bench/couponflow_runtime_bench" "${extra[@]}" --mode processor --metrics "$1"; }
+extra=("$@")
+interleave metrics off on run_metrics
+awk -v on="${median_rate[on]}" -v off="${median_rate[off]}" 'BEGIN { printf "metrics cost=%.1f%% of throughput\n", (off - on) * 100 / off }'
 
 # Wall-clock rates on two shared cores vary by more than the cost measured; instruction
 # counts do not. With INSTRUCTIONS=1, callgrind counts the instructions spent processing

@@ -93,6 +93,15 @@ void require_settled(Fleet& fleet, int partitions, const std::atomic<bool>& stop
   fmt::print("group settled after {:.1f} s:{}\n", seconds_since(start), split);
 }
 
+/// Starts instances drill-1..drill-N and waits until the group has settled.
+std::vector<std::string> start_instances(Fleet& fleet, int instances, int partitions, const std::atomic<bool>& stop) {
+  std::vector<std::string> names;
+  for (int i = 1; i <= instances; ++i) names.push_back(fmt::format("drill-{}", i));
+  for (const auto& n : names) fleet.start(n);
+  require_settled(fleet, partitions, stop);
+  return names;
+}
+
 void wait_answered(AnswerTracker& tracker, int64_t expected, const std::atomic<bool>& stop, int timeout_seconds) {
   const auto start = Clock::now();
   while (tracker.answered_records() < expected) {
@@ -130,10 +139,7 @@ int run_restore_drill(const DrillOptions& o) {
   fmt::print("== restore drill ==\n");
   Environment env = prepare(o);
   Fleet fleet(self_executable(), env.bootstrap, env.dir, instance_args(o, env.broker != nullptr));
-  std::vector<std::string> names;
-  for (int i = 1; i <= o.instances; ++i) names.push_back(fmt::format("drill-{}", i));
-  for (const auto& n : names) fleet.start(n);
-  require_settled(fleet, env.partitions, stop);
+  const std::vector<std::string> names = start_instances(fleet, o.instances, env.partitions, stop);
 
   RequestMix mix;
   mix.id_prefix = fmt::format("restore-{}-", o.seed);
@@ -199,10 +205,7 @@ int run_kill_drill(const DrillOptions& o) {
   fmt::print("== kill drill ==\n");
   Environment env = prepare(o);
   Fleet fleet(self_executable(), env.bootstrap, env.dir, instance_args(o, env.broker != nullptr));
-  std::vector<std::string> names;
-  for (int i = 1; i <= o.instances; ++i) names.push_back(fmt::format("drill-{}", i));
-  for (const auto& n : names) fleet.start(n);
-  require_settled(fleet, env.partitions, stop);
+  const std::vector<std::string> names = start_instances(fleet, o.instances, env.partitions, stop);
 
   RequestMix mix;
   mix.id_prefix = fmt::format("kill-{}-", o.seed);
