@@ -39,14 +39,15 @@ void publish_catalog(kafka::KafkaProducer& producer, const std::string& topic,
 
 std::vector<CatalogEntry> read_catalog(const kafka::ClientProperties& client, const std::string& topic) {
   std::map<std::string, std::optional<coupon::CouponDefinition>> latest;
+  const int32_t partitions = kafka::list_topics(client).at(topic);
   kafka::read_topics(client, {topic}, [&](kafka::ReadRecord&& r) {
-    if (!r.key) return;
-    if (!r.value) {
-      latest[*r.key] = std::nullopt;
-      return;
+    // The processor's rules: a record that is not a definition leaves the coupon as it was.
+    const auto change = coupon::read_catalog_record(r.key, r.value, {r.partition, partitions});
+    switch (change.kind) {
+      case coupon::CatalogChange::Kind::kDefine: latest[*r.key] = change.definition; break;
+      case coupon::CatalogChange::Kind::kDelete: latest[*r.key] = std::nullopt; break;
+      case coupon::CatalogChange::Kind::kSkip: break;
     }
-    std::string error;
-    if (auto d = coupon::parse_catalog(*r.key, *r.value, error)) latest[*r.key] = *d;
   });
   std::vector<CatalogEntry> out;
   for (const auto& [id, d] : latest) {

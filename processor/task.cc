@@ -25,6 +25,9 @@ namespace {
 // Restored changes are written out in batches of this many, so a long restore needs
 // neither unbounded memory nor a restart from scratch if interrupted.
 constexpr size_t kRestoreFlushEntries = 50'000;
+// Skipped records are each logged up to this many per task, then one in kSkipLogEvery.
+constexpr uint64_t kSkipsLoggedInFull = 20;
+constexpr uint64_t kSkipLogEvery = 1000;
 }  // namespace
 
 /// Sends one store's writes to its changelog partition, stamped with the timestamp of
@@ -191,27 +194,52 @@ void Task::reset_store(size_t store_index) {
 
 void Task::restore(size_t store_index, const Record& record) {
   state::MaterializedStore& store = *stores_.at(store_index);
-  if (!record.key) {
-    throw FatalError(fmt::format("task {}: changelog record without key at {}-{}@{}", id_,
-                                 record.topic, record.partition, record.offset));
-  }
   if (store.spec().source_topic) {
-    // A table is restored through the same materializer that built it.
+    // A table is restored through the same materializer that built it, so a record
+    // skipped live is skipped here too.
     for (const auto& source : topology_.sources()) {
-      if (!source.is_table || source.table_store != store.spec().name) continue;
-      auto update = source.materializer(record.key, record.value);
-      switch (update.kind) {
-        case topology::TableUpdate::Kind::kPut: store.apply(*record.key, update.value); break;
-        case topology::TableUpdate::Kind::kDelete: store.apply(*record.key, std::nullopt); break;
-        case topology::TableUpdate::Kind::kSkip: break;
-      }
+      if (source.is_table && source.table_store == store.spec().name) apply_table_record(source, record);
     }
+  } else if (!record.key) {
+    // The changelog writer never writes one (Kafka refuses them on compacted topics):
+    // whoever did, it holds no state of ours, so it is counted and skipped.
+    skip_record(record, "NO_KEY", "a changelog record without a key");
   } else {
     store.apply(*record.key, record.value);
   }
   ++stats_.restored;
   if (store.has_unflushed_writes() && stats_.restored % kRestoreFlushEntries == 0) {
     store.flush(record.offset.next());
+  }
+}
+
+bool Task::apply_table_record(const topology::SourceNode& source, const Record& record) {
+  const topology::TableUpdate update =
+      source.materializer(topology::TableRecord{record.key, record.value, record.partition, env_.partition_count});
+  state::MaterializedStore& table = store(source.table_store);
+  switch (update.kind) {
+    case topology::TableUpdate::Kind::kPut: table.apply(*record.key, update.value); return true;
+    case topology::TableUpdate::Kind::kDelete: table.apply(*record.key, std::nullopt); return true;
+    case topology::TableUpdate::Kind::kSkip: break;
+  }
+  ++stats_.skipped_table_records;
+  skip_record(record, update.skip_label, update.reason);
+  return false;
+}
+
+void Task::skip_record(const Record& record, std::string_view label, std::string_view reason) {
+  env_.metrics
+      ->counter("couponflow_records_skipped_total",
+                "Table-source and changelog records that cannot be applied and were skipped, live or on restore.",
+                {{"topic", std::string(record.topic)}, {"reason", std::string(label)}})
+      .add();
+  // One line per skipped record, with its position; a flood of them is summarised.
+  ++skipped_records_;
+  if (skipped_records_ <= kSkipsLoggedInFull || skipped_records_ % kSkipLogEvery == 0) {
+    log::warn("task {}: record {}-{}@{} skipped ({}): {}{}", id_, record.topic, record.partition, record.offset, label,
+              reason,
+              skipped_records_ > kSkipsLoggedInFull ? fmt::format(" ({} skipped by this task so far)", skipped_records_)
+                                                    : "");
   }
 }
 
@@ -319,20 +347,7 @@ void Task::process_source(size_t source_index, const Record& record) {
 void Task::apply_source(size_t source_index, const Record& record) {
   const topology::SourceNode& source = topology_.sources()[source_index];
   current_ = &record;
-  if (source.is_table) {
-    auto update = record.key ? source.materializer(record.key, record.value)
-                             : topology::TableUpdate{topology::TableUpdate::Kind::kSkip, {}, "null key"};
-    state::MaterializedStore& table = store(source.table_store);
-    switch (update.kind) {
-      case topology::TableUpdate::Kind::kPut: table.apply(*record.key, update.value); break;
-      case topology::TableUpdate::Kind::kDelete: table.apply(*record.key, std::nullopt); break;
-      case topology::TableUpdate::Kind::kSkip:
-        ++stats_.skipped_table_records;
-        log::warn("task {}: table record {}-{}@{} skipped: {}", id_, record.topic,
-                  record.partition, record.offset, update.reason);
-        return;
-    }
-  }
+  if (source.is_table && !apply_table_record(source, record)) return;
   for (const auto child : source.children) deliver(child, record);
 }
 

@@ -152,6 +152,11 @@ class Task {
   void process_source(size_t source_index, const Record& record);
   void apply_source(size_t source_index, const Record& record);
   void dead_letter(const Record& record, const std::string& error);
+  /// Applies a record of a table source to its store (live and on restore alike);
+  /// false if the materializer skipped it.
+  bool apply_table_record(const topology::SourceNode& source, const Record& record);
+  /// Counts and logs a record that cannot be applied.
+  void skip_record(const Record& record, std::string_view label, std::string_view reason);
 
   TaskId id_;
   const topology::Topology& topology_;
@@ -172,6 +177,7 @@ class Task {
   const Record* current_ = nullptr;
   OutputBuffer outputs_;  // what the current record sends, held until it succeeds
   bool dirty_ = false;
+  uint64_t skipped_records_ = 0;
 };
 
 }  // namespace couponflow::processor

@@ -86,17 +86,16 @@ TEST_CASE("holding keys are unambiguous for ids containing any byte") {
 TEST_CASE("catalog definitions round-trip through JSON and their stored form") {
   for (const CouponDefinition& d : {CouponDefinition{5, {}, {}}, CouponDefinition{0, 10, {}},
                                     CouponDefinition{1000, 10, 20}}) {
-    std::string error;
-    auto parsed = parse_catalog("c1", catalog_json("c1", d), error);
-    REQUIRE(parsed);
-    CHECK(*parsed == d);
+    auto change = read_catalog_record("c1", catalog_json("c1", d), {});
+    REQUIRE(change.kind == CatalogChange::Kind::kDefine);
+    CHECK(change.definition == d);
     CHECK(decode_definition(encode_definition(d)) == d);
   }
-  std::string error;
-  CHECK_FALSE(parse_catalog("c1", R"({"couponId":"c2","capacity":1})", error));
-  CHECK_FALSE(parse_catalog("c1", R"({"couponId":"c1","capacity":-1})", error));
-  CHECK_FALSE(parse_catalog("c1", R"({"couponId":"c1"})", error));
-  CHECK_FALSE(parse_catalog("c1", R"({"couponId":"c1","capacity":"7"})", error));
+  auto skipped = [](std::string_view value) { return read_catalog_record("c1", value, {}).skip; };
+  CHECK(skipped(R"({"couponId":"c2","capacity":1})") == CatalogSkip::kInvalidField);
+  CHECK(skipped(R"({"couponId":"c1","capacity":-1})") == CatalogSkip::kInvalidField);
+  CHECK(skipped(R"({"couponId":"c1"})") == CatalogSkip::kInvalidField);
+  CHECK(skipped(R"({"couponId":"c1","capacity":"7"})") == CatalogSkip::kInvalidField);
 }
 
 TEST_CASE("results round-trip through their JSON form") {

@@ -115,14 +115,63 @@ TEST_CASE("catalog and requests waiting together are merged in timestamp order")
   CHECK(by_coupon.at("tie").accepted);                          // ties: catalog first
 }
 
-TEST_CASE("an invalid catalog record is skipped and the previous definition stays") {
-  CouponFixture f;
+TEST_CASE("a catalog record that is not a definition is skipped, live and on restore alike") {
+  struct BadCatalog {
+    const char* name;
+    std::optional<std::string> key;
+    std::optional<std::string> value;
+    const char* skip;
+    std::optional<Partition> partition;  // default: the key's own partition
+  };
+  CouponFixture f(4);
+  const Partition home = murmur2_partition("c", 4);
+  const Partition elsewhere{(home.value + 1) % 4};
+  auto nested = [](size_t depth) {
+    return R"({"couponId":"c","capacity":9,"x":)" + std::string(depth, '[') + std::string(depth, ']') + "}";
+  };
+  const std::vector<BadCatalog> cases{
+      {"no key", std::nullopt, R"({"couponId":"c","capacity":9})", "NO_KEY", home},
+      {"empty key", "", R"({"couponId":"","capacity":9})", "NO_KEY", home},
+      {"a tombstone without a key", std::nullopt, std::nullopt, "NO_KEY", home},
+      {"binary", "c", std::string("\x00\x9f\xff\x01", 4), "MALFORMED"},
+      {"not UTF-8", "c", "{\"couponId\":\"c\",\"capacity\":9,\"n\":\"\xc3\x28\"}", "MALFORMED"},
+      {"oversized", "c", R"({"couponId":"c","capacity":9,"pad":")" + std::string(17 * 1024, 'x') + R"("})", "TOO_LARGE"},
+      {"200,000 levels deep (400 KB)", "c", nested(200'000), "TOO_LARGE"},
+      {"deeply nested within the size limit", "c", nested(1000), "MALFORMED"},
+      {"capacity as text", "c", R"({"couponId":"c","capacity":"lots"})", "INVALID_FIELD"},
+      {"capacity beyond 64 bits", "c", R"({"couponId":"c","capacity":99999999999999999999})", "INVALID_FIELD"},
+      {"negative capacity", "c", R"({"couponId":"c","capacity":-1})", "INVALID_FIELD"},
+      {"no capacity", "c", R"({"couponId":"c"})", "INVALID_FIELD"},
+      {"couponId not the key", "c", R"({"couponId":"other","capacity":9})", "INVALID_FIELD"},
+      {"opensAt as text", "c", R"({"couponId":"c","capacity":9,"opensAt":"soon"})", "INVALID_FIELD"},
+      {"a field twice", "c", R"({"couponId":"c","capacity":9,"capacity":10})", "MALFORMED"},
+      {"trailing content", "c", R"({"couponId":"c","capacity":9} {})", "MALFORMED"},
+      {"misplaced by murmur2", "c", R"({"couponId":"c","capacity":9})", "MISPLACED", elsewhere},
+      {"a misplaced tombstone", "c", std::nullopt, "MISPLACED", elsewhere},
+  };
   f.define("c", 1);
-  f.driver().pipe(f.topics().catalog, "c", R"({"couponId":"c","capacity":"lots"})", 1500);
-  f.driver().pipe(f.topics().catalog, "c", R"({"couponId":"other","capacity":9})", 1500);
+  for (const auto& bad : cases) {
+    CAPTURE(bad.name);
+    f.driver().pipe(f.topics().catalog, bad.key, bad.value, 1500, bad.partition.value_or(home));
+  }
+  const auto& metrics = f.driver().metrics();
+  auto skipped = [&](const char* reason) {
+    return metrics.counter_value("couponflow_records_skipped_total", {{"topic", "coupon-catalog"}, {"reason", reason}});
+  };
+  std::map<std::string, uint64_t> expected;
+  for (const auto& bad : cases) ++expected[bad.skip];
+  for (const auto& [reason, n] : expected) CHECK(skipped(reason.c_str()) == n);
+  // The coupon keeps its definition: capacity 1.
   CHECK(f.request("r1", "c", "u1").accepted);
   CHECK(f.request("r2", "c", "u2").reason == "SOLD_OUT");
-  CHECK(f.driver().task(Partition{0}).stats().skipped_table_records == 2);
+
+  // Rebuilt from scratch, the catalog skips the same records and nothing stops the task.
+  f.driver().commit();
+  f.driver().wipe(home);
+  f.driver().wipe(elsewhere);
+  for (const auto& [reason, n] : expected) CHECK(skipped(reason.c_str()) == 2 * n);
+  CHECK(f.request("r3", "c", "u3").reason == "SOLD_OUT");
+  CHECK(f.request("r1", "c", "u1").issue_no == 1);
 }
 
 TEST_CASE("undecidable records go to the DLQ with the contract's headers, and processing goes on") {

@@ -57,12 +57,12 @@ TEST_CASE("topology validation names the first problem") {
   {
     TopologyBuilder b;
     b.store(state::StoreSpec{"tbl", {}, std::nullopt});
-    b.stream("s", "t").table("c", "cat", "tbl", [](auto, auto) { return TableUpdate{}; });
+    b.stream("s", "t").table("c", "cat", "tbl", [](const TableRecord&) { return TableUpdate{}; });
     CHECK(build_error(std::move(b)).find("must declare source_topic 'cat'") != std::string::npos);
   }
   {
     TopologyBuilder b;
-    b.table("c", "cat", "tbl", [](auto, auto) { return TableUpdate{}; })
+    b.table("c", "cat", "tbl", [](const TableRecord&) { return TableUpdate{}; })
         .store(state::StoreSpec{"tbl", {}, "cat"});
     CHECK(build_error(std::move(b)).find("no stream source") != std::string::npos);
   }

@@ -27,17 +27,25 @@ namespace couponflow::topology {
 using ProcessorFactory = std::function<std::unique_ptr<Processor>()>;
 
 /// How a table source turns one record into a table change. `kSkip` leaves the table as
-/// it is and is logged with `reason` (a record that cannot be a table row).
+/// it is; the engine logs it with `reason` and counts it under `skip_label`.
 struct TableUpdate {
   enum class Kind { kPut, kDelete, kSkip };
   Kind kind = Kind::kSkip;
-  std::string value;   // kPut: the stored value
-  std::string reason;  // kSkip: why
+  std::string value;       // kPut: the stored value
+  std::string reason;      // kSkip: why, for people
+  std::string skip_label;  // kSkip: why, as a short metric label value from a fixed set
 };
-/// Must be a pure function of the record: the same function rebuilds the table when
-/// the store is restored from its source topic.
-using TableMaterializer = std::function<TableUpdate(std::optional<std::string_view> key,
-                                                    std::optional<std::string_view> value)>;
+/// A record of a table source, as its materializer sees it.
+struct TableRecord {
+  std::optional<std::string_view> key;
+  std::optional<std::string_view> value;  // nullopt: a tombstone
+  Partition partition;
+  int32_t partition_count = 0;  // of the task's co-partitioned sources
+};
+/// Must be a pure function of the record and must not throw for any input: the same
+/// function rebuilds the table when the store is restored from its source topic, so a
+/// record skipped live is skipped on restore, and no record can stop a task.
+using TableMaterializer = std::function<TableUpdate(const TableRecord& record)>;
 
 enum class NodeKind { kSource, kProcessor, kSink };
 

@@ -19,15 +19,14 @@ InvariantChecker::InvariantChecker(std::string issuance_topic, int32_t issuance_
     : issuance_topic_(std::move(issuance_topic)), partitions_(issuance_partitions) {}
 
 void InvariantChecker::add_catalog(const kafka::ReadRecord& record) {
-  if (!record.key) return;
+  // The contract's rules: a record that is not a definition is skipped by the processor.
+  const auto change = coupon::read_catalog_record(record.key, record.value, {record.partition, partitions_});
+  if (change.kind == coupon::CatalogChange::Kind::kSkip) return;
   Definition d{record.timestamp, record.value};
-  if (record.value) {
-    std::string error;
-    auto parsed = coupon::parse_catalog(*record.key, *record.value, error);
-    if (!parsed) return;  // the processor skips invalid definitions too
-    d.capacity = parsed->capacity;
-    d.opens_at = parsed->opens_at;
-    d.closes_at = parsed->closes_at;
+  if (change.kind == coupon::CatalogChange::Kind::kDefine) {
+    d.capacity = change.definition.capacity;
+    d.opens_at = change.definition.opens_at;
+    d.closes_at = change.definition.closes_at;
   }
   catalog_[*record.key].push_back(std::move(d));
 }

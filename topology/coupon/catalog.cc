@@ -5,36 +5,70 @@
 
 #include <fmt/format.h>
 
+#include "common/murmur2.h"
 #include "topology/coupon/json_object.h"
 
 namespace couponflow::coupon {
 
-std::optional<CouponDefinition> parse_catalog(std::string_view key, std::string_view value,
-                                              std::string& error) {
+std::string_view to_string(CatalogSkip skip) {
+  switch (skip) {
+    case CatalogSkip::kNoKey: return "NO_KEY";
+    case CatalogSkip::kTooLarge: return "TOO_LARGE";
+    case CatalogSkip::kMalformed: return "MALFORMED";
+    case CatalogSkip::kInvalidField: return "INVALID_FIELD";
+    case CatalogSkip::kMisplaced: return "MISPLACED";
+  }
+  return "UNKNOWN";
+}
+
+CatalogChange read_catalog_record(std::optional<std::string_view> key, std::optional<std::string_view> value,
+                                  const CatalogPlacement& placement) {
+  auto skip = [](CatalogSkip why, std::string reason) {
+    CatalogChange c;
+    c.skip = why;
+    c.reason = std::move(reason);
+    return c;
+  };
+  if (!key || key->empty()) return skip(CatalogSkip::kNoKey, "a catalog record needs the coupon id as its key");
+  if (placement.partition_count > 0) {
+    const Partition home = murmur2_partition(*key, placement.partition_count);
+    if (home != placement.partition) {
+      return skip(CatalogSkip::kMisplaced, fmt::format("its key belongs to partition {}, not {}", home,
+                                                       placement.partition));
+    }
+  }
+  if (!value) {
+    CatalogChange c;
+    c.kind = CatalogChange::Kind::kDelete;
+    return c;
+  }
+  if (value->size() > placement.max_value_bytes) {
+    return skip(CatalogSkip::kTooLarge, fmt::format("value of {} bytes exceeds the limit of {} bytes", value->size(),
+                                                    placement.max_value_bytes));
+  }
   // Catalog records are rare, so a reader per thread is plenty.
   thread_local JsonObjectReader reader;
   std::array<JsonField, 4> fields{JsonField{"couponId", JsonType::kString},
                                   JsonField{"capacity", JsonType::kInt64},
                                   JsonField{"opensAt", JsonType::kInt64},
                                   JsonField{"closesAt", JsonType::kInt64}};
-  if (auto err = reader.read(value, fields)) {
-    error = err->message;
-    return std::nullopt;
+  if (auto err = reader.read(*value, fields)) {
+    return skip(err->kind == JsonError::Kind::kInvalidField ? CatalogSkip::kInvalidField : CatalogSkip::kMalformed,
+                std::move(err->message));
   }
   const auto& [coupon_id, capacity, opens_at, closes_at] = fields;
-  if (!coupon_id.present || coupon_id.text != key) {
-    error = fmt::format("couponId must be present and equal the record key '{}'", key);
-    return std::nullopt;
+  if (!coupon_id.present || coupon_id.text != *key) {
+    return skip(CatalogSkip::kInvalidField, "couponId must be present and equal the record key");
   }
   if (!capacity.present || capacity.number < 0) {
-    error = "capacity must be a non-negative integer";
-    return std::nullopt;
+    return skip(CatalogSkip::kInvalidField, "capacity must be an integer >= 0");
   }
-  CouponDefinition d;
-  d.capacity = capacity.number;
-  if (opens_at.present) d.opens_at = opens_at.number;
-  if (closes_at.present) d.closes_at = closes_at.number;
-  return d;
+  CatalogChange c;
+  c.kind = CatalogChange::Kind::kDefine;
+  c.definition.capacity = capacity.number;
+  if (opens_at.present) c.definition.opens_at = opens_at.number;
+  if (closes_at.present) c.definition.closes_at = closes_at.number;
+  return c;
 }
 
 namespace {
@@ -62,15 +96,18 @@ std::optional<CouponDefinition> decode_definition(std::string_view bytes) {
   return d;
 }
 
-topology::TableUpdate materialize_catalog(std::optional<std::string_view> key,
-                                          std::optional<std::string_view> value) {
-  using Kind = topology::TableUpdate::Kind;
-  if (!key || key->empty()) return {Kind::kSkip, {}, "catalog record without a key"};
-  if (!value) return {Kind::kDelete, {}, {}};
-  std::string error;
-  auto d = parse_catalog(*key, *value, error);
-  if (!d) return {Kind::kSkip, {}, "invalid catalog value: " + error};
-  return {Kind::kPut, encode_definition(*d), {}};
+topology::TableMaterializer catalog_materializer(size_t max_value_bytes) {
+  return [max_value_bytes](const topology::TableRecord& r) {
+    using Kind = topology::TableUpdate::Kind;
+    const CatalogChange c =
+        read_catalog_record(r.key, r.value, CatalogPlacement{r.partition, r.partition_count, max_value_bytes});
+    switch (c.kind) {
+      case CatalogChange::Kind::kDefine: return topology::TableUpdate{Kind::kPut, encode_definition(c.definition), {}, {}};
+      case CatalogChange::Kind::kDelete: return topology::TableUpdate{Kind::kDelete, {}, {}, {}};
+      case CatalogChange::Kind::kSkip: break;
+    }
+    return topology::TableUpdate{Kind::kSkip, {}, c.reason, std::string(to_string(c.skip))};
+  };
 }
 
 std::string catalog_json(std::string_view coupon_id, const CouponDefinition& d) {

@@ -11,7 +11,7 @@ topology::Topology build_coupon_topology(const CouponOptions& options) {
   topology::TopologyBuilder b;
   b.stream("requests", t.issuance);
   b.store(state::StoreSpec{std::string(kCatalogStore), {}, t.catalog});
-  b.table("catalog", t.catalog, std::string(kCatalogStore), materialize_catalog);
+  b.table("catalog", t.catalog, std::string(kCatalogStore), catalog_materializer(options.max_request_bytes));
   b.store(issued_store_spec());
   b.processor(
       "issuer", [options] { return std::make_unique<IssuanceProcessor>(options); }, {"requests"},

@@ -2,73 +2,44 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
+#include <vector>
 
 #include <fmt/format.h>
 
 namespace couponflow::coupon {
 namespace {
 
-/// Fully validates a value the reader does not use (on-demand parsing would otherwise
-/// skip it unchecked), so that a record with a broken unknown field is still MALFORMED.
-simdjson::error_code validate(simdjson::ondemand::value value) {
-  using simdjson::ondemand::json_type;
-  json_type type;
-  if (auto err = value.type().get(type)) return err;
-  switch (type) {
-    case json_type::object: {
-      simdjson::ondemand::object object;
-      if (auto err = value.get_object().get(object)) return err;
-      for (auto field : object) {
-        simdjson::ondemand::field f;
-        if (auto err = std::move(field).get(f)) return err;
-        std::string_view key;
-        if (auto err = f.unescaped_key().get(key)) return err;
-        if (auto err = validate(f.value())) return err;
-      }
-      return simdjson::SUCCESS;
-    }
-    case json_type::array: {
-      simdjson::ondemand::array array;
-      if (auto err = value.get_array().get(array)) return err;
-      for (auto element : array) {
-        simdjson::ondemand::value v;
-        if (auto err = std::move(element).get(v)) return err;
-        if (auto err = validate(v)) return err;
-      }
-      return simdjson::SUCCESS;
-    }
-    case json_type::string: return value.get_string().error();
-    case json_type::number: return value.get_double().error();
-    case json_type::boolean: return value.get_bool().error();
-    case json_type::null: {
-      bool is_null = false;
-      if (auto err = value.is_null().get(is_null)) return err;
-      return is_null ? simdjson::SUCCESS : simdjson::INCORRECT_TYPE;
-    }
-  }
-  return simdjson::INCORRECT_TYPE;
-}
-
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-/// True if `json` is one object and nothing after it but whitespace. On-demand parsing
-/// stops at the object's end and would not notice trailing content; this finds where
-/// the top-level object closes (syntax itself is left to simdjson).
-bool single_object(std::string_view json) {
+/// What a first, cheap pass over the bytes says about the input's structure.
+struct Shape {
+  std::optional<JsonError> error;
+  bool nested = false;  // some value is an object or an array
+};
+
+/// Checks that `json` is one object with nothing after it but whitespace, and that it
+/// nests no deeper than kMaxJsonDepth. On-demand parsing stops at the object's end and
+/// would neither notice trailing content nor bound depth; this pass finds both with a
+/// loop and a counter (syntax itself is left to simdjson).
+Shape scan_shape(std::string_view json) {
+  auto malformed = [](std::string message) {
+    return Shape{JsonError{JsonError::Kind::kMalformed, std::move(message)}, false};
+  };
   size_t begin = 0, end = json.size();
   while (begin < end && is_space(json[begin])) ++begin;
   while (end > begin && is_space(json[end - 1])) --end;
-  if (end - begin < 2 || json[begin] != '{' || json[end - 1] != '}') return false;
+  if (end - begin < 2 || json[begin] != '{') return malformed("not a single JSON object");
   // Fast path, the common case: no bracket between the outer braces, so they are the
   // only structure there is (memchr is vectorised).
   const std::string_view inner = json.substr(begin + 1, end - begin - 2);
   bool flat = true;
   for (const char c : {'{', '}', '[', ']'}) flat = flat && std::memchr(inner.data(), c, inner.size()) == nullptr;
-  if (flat) return true;
-  // Otherwise find the brace that closes the first one, skipping strings.
-  int depth = 0;
+  if (flat) return json[end - 1] == '}' ? Shape{} : malformed("not a single JSON object");
+  // Otherwise walk the brackets outside strings.
+  size_t depth = 0;
   bool in_string = false, escaped = false;
   for (size_t i = begin; i < end; ++i) {
     const char c = json[i];
@@ -83,26 +54,75 @@ bool single_object(std::string_view json) {
     } else if (c == '"') {
       in_string = true;
     } else if (c == '{' || c == '[') {
-      ++depth;
+      if (++depth > kMaxJsonDepth) {
+        return Shape{JsonError{JsonError::Kind::kTooDeep,
+                               fmt::format("nested deeper than {} levels", kMaxJsonDepth)},
+                     true};
+      }
     } else if (c == '}' || c == ']') {
-      if (--depth == 0) return i == end - 1;
+      if (depth == 0) return malformed("not valid JSON: unbalanced brackets");
+      if (--depth == 0) {
+        if (i != end - 1) return malformed("content after the JSON object");
+        return Shape{std::nullopt, true};
+      }
     }
   }
-  return false;  // never closed
+  return malformed("not valid JSON: the object is not closed");
 }
 
 std::string describe(simdjson::error_code err) {
   return fmt::format("not valid JSON: {}", simdjson::error_message(err));
 }
 
+/// Validates a scalar the caller did not ask for (on-demand parsing would otherwise
+/// skip it unchecked), so that a record with a broken unknown field is still malformed.
+simdjson::error_code validate_scalar(simdjson::ondemand::value value, simdjson::ondemand::json_type type) {
+  using simdjson::ondemand::json_type;
+  switch (type) {
+    case json_type::string: return value.get_string().error();
+    case json_type::number: return value.get_double().error();
+    case json_type::boolean: return value.get_bool().error();
+    case json_type::null: {
+      bool is_null = false;
+      if (auto err = value.is_null().get(is_null)) return err;
+      return is_null ? simdjson::SUCCESS : simdjson::INCORRECT_TYPE;
+    }
+    case json_type::object:
+    case json_type::array:
+      return simdjson::SUCCESS;  // validated whole by the DOM pass (see read)
+  }
+  return simdjson::INCORRECT_TYPE;
+}
+
+/// The first key given twice, if any. `keys` is reordered.
+std::optional<std::string_view> duplicate_key(std::vector<std::string_view>& keys) {
+  if (keys.size() <= 8) {
+    for (size_t i = 1; i < keys.size(); ++i) {
+      for (size_t j = 0; j < i; ++j) {
+        if (keys[i] == keys[j]) return keys[i];
+      }
+    }
+    return std::nullopt;
+  }
+  std::sort(keys.begin(), keys.end());
+  auto it = std::adjacent_find(keys.begin(), keys.end());
+  if (it != keys.end()) return *it;
+  return std::nullopt;
+}
+
 }  // namespace
 
 struct JsonObjectReader::Impl {
+  size_t max_bytes;
   simdjson::ondemand::parser parser;
-  std::string buffer;  // input copied here with simdjson's required padding
+  simdjson::dom::parser validator;  // full validation of nested values, iterative
+  std::string buffer;               // input copied here with simdjson's required padding
+  std::vector<std::string_view> keys;
 };
 
-JsonObjectReader::JsonObjectReader() : impl_(std::make_unique<Impl>()) {}
+JsonObjectReader::JsonObjectReader(size_t max_bytes) : impl_(std::make_unique<Impl>()) {
+  impl_->max_bytes = max_bytes;
+}
 JsonObjectReader::~JsonObjectReader() = default;
 
 std::optional<JsonError> JsonObjectReader::read(std::string_view json, std::span<JsonField> fields) {
@@ -116,12 +136,22 @@ std::optional<JsonError> JsonObjectReader::read(std::string_view json, std::span
     f.number = 0;
   }
   if (fields.size() > 64) throw std::invalid_argument("JsonObjectReader reads at most 64 fields");
-  if (!single_object(json)) return malformed("not a single JSON object");
+  if (json.size() > impl_->max_bytes) {
+    return JsonError{JsonError::Kind::kTooLarge,
+                     fmt::format("{} bytes exceed the limit of {} bytes", json.size(), impl_->max_bytes)};
+  }
+  const Shape shape = scan_shape(json);
+  if (shape.error) return shape.error;
   // Kafka payloads carry no padding; simdjson reads up to SIMDJSON_PADDING bytes past
   // the end, so the value is copied into a buffer that has it.
   auto& buffer = impl_->buffer;
   buffer.resize(json.size() + simdjson::SIMDJSON_PADDING);
   std::memcpy(buffer.data(), json.data(), json.size());
+  if (shape.nested) {
+    // Nested values are rare (unknown fields only): the DOM parser validates the whole
+    // document without recursion, so the on-demand pass below may skip them unchecked.
+    if (auto err = impl_->validator.parse(buffer.data(), json.size(), false).error()) return malformed(describe(err));
+  }
 
   simdjson::ondemand::document doc;
   if (auto err = impl_->parser.iterate(buffer.data(), json.size(), buffer.size()).get(doc)) {
@@ -130,35 +160,34 @@ std::optional<JsonError> JsonObjectReader::read(std::string_view json, std::span
   simdjson::ondemand::object object;
   if (auto err = doc.get_object().get(object)) return malformed(describe(err));
 
-  uint64_t seen = 0;  // bit i: fields[i] was given (at most 64 known fields)
+  auto& keys = impl_->keys;
+  keys.clear();
   for (auto field_result : object) {
     simdjson::ondemand::field field;
     if (auto err = std::move(field_result).get(field)) return malformed(describe(err));
-    std::string_view key;
+    std::string_view key;  // stays valid until the next document (the parser's string buffer)
     if (auto err = field.unescaped_key().get(key)) return malformed(describe(err));
+    keys.push_back(key);
     size_t index = fields.size();
     for (size_t i = 0; i < fields.size(); ++i) {
       if (fields[i].name == key) index = i;
     }
     simdjson::ondemand::value value = field.value();
+    json_type type;
+    if (auto err = value.type().get(type)) return malformed(describe(err));
     if (index == fields.size()) {
       // Unknown field: ignored, but it must still be well-formed JSON.
-      if (auto err = validate(value)) return malformed(describe(err));
+      if (auto err = validate_scalar(value, type)) return malformed(describe(err));
       continue;
     }
     JsonField& f = fields[index];
-    if (seen & (uint64_t{1} << index)) return malformed(fmt::format("field \"{}\" appears twice", f.name));
-    seen |= uint64_t{1} << index;
-    json_type type;
-    if (auto err = value.type().get(type)) return malformed(describe(err));
     if (type == json_type::null) {
       bool is_null = false;
       if (value.is_null().get(is_null) || !is_null) return malformed("not valid JSON: bad literal");
       continue;
     }
     auto invalid = [&](std::string_view expected) {
-      return JsonError{JsonError::Kind::kInvalidField,
-                       fmt::format("field \"{}\" must be {}", f.name, expected)};
+      return JsonError{JsonError::Kind::kInvalidField, fmt::format("field \"{}\" must be {}", f.name, expected)};
     };
     switch (f.type) {
       case JsonType::kString: {
@@ -174,7 +203,7 @@ std::optional<JsonError> JsonObjectReader::read(std::string_view json, std::span
         int64_t n = 0;
         if (auto err = value.get_int64().get(n)) {
           if (err == simdjson::INCORRECT_TYPE || err == simdjson::NUMBER_OUT_OF_RANGE) {
-            return invalid("a 64-bit integer");
+            return invalid("an integer that fits in 64 bits");
           }
           return malformed(describe(err));
         }
@@ -184,6 +213,7 @@ std::optional<JsonError> JsonObjectReader::read(std::string_view json, std::span
       }
     }
   }
+  if (auto twice = duplicate_key(keys)) return malformed(fmt::format("field \"{}\" appears twice", *twice));
   return std::nullopt;
 }
 

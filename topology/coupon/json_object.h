@@ -1,7 +1,13 @@
 #pragma once
-// Reads the known fields of a flat JSON object without building a DOM (simdjson
-// on-demand), checking each field's type. Shared by the request and catalog parsers.
+// Reads the known fields of a JSON object without building a DOM (simdjson on-demand),
+// checking each field's type. Shared by the request, catalog and result parsers.
+//
+// Hostile input is normal input here: nothing in this reader recurses per level of
+// nesting, nesting deeper than kMaxJsonDepth and input larger than the reader's size
+// limit are refused before simdjson sees them, and every byte is validated (UTF-8,
+// escapes, literals) even in fields the caller does not ask for.
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -10,6 +16,12 @@
 #include <string_view>
 
 namespace couponflow::coupon {
+
+/// Deepest nesting a value may have; the top-level object is level 1.
+inline constexpr size_t kMaxJsonDepth = 32;
+/// Default size limit of a reader (values are checked against tighter limits, such as
+/// the request size limit, before they are parsed).
+inline constexpr size_t kDefaultMaxJsonBytes = 1u << 20;
 
 enum class JsonType { kString, kInt64 };
 
@@ -25,7 +37,12 @@ struct JsonField {
 
 /// Why an object could not be read.
 struct JsonError {
-  enum class Kind { kMalformed, kInvalidField };
+  enum class Kind {
+    kMalformed,     // not one well-formed JSON object: syntax, UTF-8, a field given twice, trailing content
+    kTooDeep,       // nested deeper than kMaxJsonDepth
+    kTooLarge,      // larger than the reader's size limit
+    kInvalidField,  // a known field of the wrong type (or an integer beyond 64 bits)
+  };
   Kind kind;
   std::string message;
 };
@@ -34,14 +51,15 @@ struct JsonError {
 /// Thread: one per thread (it keeps parser state).
 class JsonObjectReader {
  public:
-  JsonObjectReader();
+  explicit JsonObjectReader(size_t max_bytes = kDefaultMaxJsonBytes);
   ~JsonObjectReader();
   JsonObjectReader(const JsonObjectReader&) = delete;
   JsonObjectReader& operator=(const JsonObjectReader&) = delete;
 
-  /// Fills `fields` from `json`. Unknown fields are ignored; null counts as absent; a
-  /// field of the wrong type or given twice, invalid JSON or UTF-8, or trailing content
-  /// is an error.
+  /// Fills `fields` (at most 64) from `json`. Unknown fields are ignored but must be
+  /// valid JSON; null counts as absent. Any field (known or not) given twice at the top
+  /// level, invalid JSON or UTF-8, trailing content, nesting beyond kMaxJsonDepth, a
+  /// size beyond the limit, or a known field of the wrong type is an error.
   std::optional<JsonError> read(std::string_view json, std::span<JsonField> fields);
 
  private:

@@ -6,9 +6,14 @@ namespace couponflow::coupon {
 
 std::optional<DlqVerdict> RequestParser::parse(std::string_view value, CouponRequest& out) {
   if (auto err = reader_.read(value, fields_)) {
-    return DlqVerdict{err->kind == JsonError::Kind::kMalformed ? DlqReason::kMalformed
-                                                               : DlqReason::kInvalidField,
-                      std::move(err->message)};
+    DlqReason reason = DlqReason::kMalformed;
+    switch (err->kind) {
+      case JsonError::Kind::kMalformed:
+      case JsonError::Kind::kTooDeep: reason = DlqReason::kMalformed; break;
+      case JsonError::Kind::kTooLarge: reason = DlqReason::kTooLarge; break;
+      case JsonError::Kind::kInvalidField: reason = DlqReason::kInvalidField; break;
+    }
+    return DlqVerdict{reason, std::move(err->message)};
   }
   auto& [request_id, coupon_id, user_id, requested_at] = fields_;
   for (const JsonField* required : {&coupon_id, &user_id}) {

@@ -1,0 +1,120 @@
+// The JSON object reader against hostile input: every case gets an error of the right
+// kind or a clean read, never a crash, whatever the nesting or the bytes.
+
+#include <doctest/doctest.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "topology/coupon/json_object.h"
+
+using namespace couponflow::coupon;
+
+namespace {
+
+std::string nested(size_t depth, std::string_view inner = "1") {
+  // {"x":[[[...inner...]]]} with `depth` levels in all, the top-level object included.
+  std::string s = "{\"x\":";
+  s.append(depth - 1, '[');
+  s += inner;
+  s.append(depth - 1, ']');
+  s += '}';
+  return s;
+}
+
+struct Outcome {
+  std::optional<JsonError::Kind> error;
+  std::string id;
+  std::string message;
+};
+
+Outcome read_one(JsonObjectReader& reader, std::string_view json) {
+  std::array<JsonField, 2> fields{JsonField{"id", JsonType::kString}, JsonField{"n", JsonType::kInt64}};
+  auto err = reader.read(json, fields);
+  if (err) return {err->kind, "", err->message};
+  return {std::nullopt, fields[0].text, ""};
+}
+
+}  // namespace
+
+TEST_CASE("hostile JSON gets an error of the right kind, never a crash") {
+  using K = JsonError::Kind;
+  struct Case {
+    const char* name;
+    std::string json;
+    std::optional<K> error;
+  };
+  const std::string nul_inside("{\"id\":\"a\0b\"}", 12);
+  const std::vector<Case> cases{
+      {"plain object", R"({"id":"a","n":1})", std::nullopt},
+      {"empty object", "{}", std::nullopt},
+      {"whitespace around", " \n{\"id\":\"a\"}\t ", std::nullopt},
+      {"nesting at the limit", nested(kMaxJsonDepth), std::nullopt},
+      {"nesting one beyond the limit", nested(kMaxJsonDepth + 1), K::kTooDeep},
+      {"200,000 levels of nesting", nested(200'000), K::kTooDeep},
+      {"200,000 levels inside a string are only a string", "{\"id\":\"" + std::string(200'000, '[') + "\"}", std::nullopt},
+      {"unclosed nesting", "{\"x\":[[[", K::kMalformed},
+      {"unbalanced closing", "{\"x\":]]]}", K::kMalformed},
+      {"mismatched brackets", "{\"x\":[}", K::kMalformed},
+      {"trailing content", R"({"id":"a"} x)", K::kMalformed},
+      {"two objects", R"({"id":"a"}{"id":"b"})", K::kMalformed},
+      {"an array, not an object", R"([{"id":"a"}])", K::kMalformed},
+      {"a string, not an object", R"("id")", K::kMalformed},
+      {"empty input", "", K::kMalformed},
+      {"binary", std::string("\x00\x01\x02\xff\xfe", 5), K::kMalformed},
+      {"invalid UTF-8 in a value", "{\"id\":\"\xc3\x28\"}", K::kMalformed},
+      {"invalid UTF-8 in an unknown field", "{\"id\":\"a\",\"z\":\"\xff\"}", K::kMalformed},
+      {"overlong UTF-8 encoding", "{\"id\":\"\xc0\xaf\"}", K::kMalformed},
+      {"raw NUL inside a string", nul_inside, K::kMalformed},
+      {"raw control character inside a string", "{\"id\":\"a\x01\"}", K::kMalformed},
+      {"escaped NUL is a character like any other", R"({"id":"a\u0000b"})", std::nullopt},
+      {"U+2028 raw inside a string", "{\"id\":\"a\xe2\x80\xa8\"}", std::nullopt},
+      {"a lone surrogate escape", R"({"id":"\ud800"})", K::kMalformed},
+      {"a bad escape", R"({"id":"\q"})", K::kMalformed},
+      {"a known field twice", R"({"id":"a","id":"b"})", K::kMalformed},
+      {"an unknown field twice", R"({"id":"a","z":1,"z":2})", K::kMalformed},
+      {"an unknown field twice among many", [] {
+         std::string s = "{";
+         for (int i = 0; i < 40; ++i) s += "\"f" + std::to_string(i) + "\":1,";
+         return s + "\"f7\":2}";
+       }(), K::kMalformed},
+      {"the same key nested twice is not a duplicate", R"({"id":"a","z":{"k":1},"y":{"k":1}})", std::nullopt},
+      {"a known field of the wrong type", R"({"id":7})", K::kInvalidField},
+      {"a number beyond 64 bits", R"({"n":18446744073709551616})", K::kInvalidField},
+      {"a fraction where an integer is expected", R"({"n":1.5})", K::kInvalidField},
+      {"the largest 64-bit integer", R"({"n":9223372036854775807})", std::nullopt},
+      {"one past the largest 64-bit integer", R"({"n":9223372036854775808})", K::kInvalidField},
+      {"a bad literal in an unknown field", R"({"id":"a","z":tru})", K::kMalformed},
+      {"a bad number in an unknown field", R"({"id":"a","z":01})", K::kMalformed},
+      {"a broken nested unknown field", R"({"id":"a","z":{"k":}})", K::kMalformed},
+      {"a trailing comma", R"({"id":"a",})", K::kMalformed},
+      {"null counts as absent", R"({"id":null})", std::nullopt},
+  };
+  JsonObjectReader reader;
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    const Outcome o = read_one(reader, c.json);
+    CHECK(o.error == c.error);
+  }
+  // The reader is reusable after any failure.
+  CHECK(read_one(reader, R"({"id":"ok"})").id == "ok");
+}
+
+TEST_CASE("the reader refuses input beyond its size limit before parsing it") {
+  JsonObjectReader reader(64);
+  CHECK(read_one(reader, R"({"id":"a"})").id == "a");
+  const Outcome o = read_one(reader, "{\"id\":\"" + std::string(100, 'x') + "\"}");
+  CHECK(o.error == JsonError::Kind::kTooLarge);
+  CHECK(o.message.find("limit of 64 bytes") != std::string::npos);
+}
+
+TEST_CASE("escaped characters are unescaped and written back escaped") {
+  JsonObjectReader reader;
+  const Outcome o = read_one(reader, R"({"id":"a\u0000\"\\\u2028"})");
+  REQUIRE_FALSE(o.error);
+  CHECK(o.id == std::string("a\0\"\\\xe2\x80\xa8", 7));
+  std::string out;
+  append_json_string(out, o.id);
+  CHECK(read_one(reader, "{\"id\":" + out + "}").id == o.id);
+}
