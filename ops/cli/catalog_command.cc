@@ -3,6 +3,7 @@
 #include "common/clock.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "ops/cli/client_options.h"
 #include "ops/cli/commands.h"
 #include "processor/kafka/kafka_producer.h"
 #include "processor/kafka/topic_reader.h"
@@ -13,12 +14,12 @@ namespace couponflow::cli {
 
 Run add_catalog_command(CLI::App& root) {
   struct Options {
-    std::string bootstrap;
+    ClientOptions client;
     std::string coupon;
     int64_t capacity = 0;
     std::optional<int64_t> opens_at;
     std::optional<int64_t> closes_at;
-    std::string topic = coupon::CouponTopics{}.catalog;
+    std::string topic;
     bool put = false;
   };
   auto o = std::make_shared<Options>();
@@ -27,22 +28,22 @@ Run add_catalog_command(CLI::App& root) {
   auto* put = cmd->add_subcommand("put", "Publish a coupon definition (a new capacity or window replaces the old).");
   auto* del = cmd->add_subcommand("delete", "Tombstone a coupon: later requests are UNKNOWN_COUPON.");
   for (auto* sub : {put, del}) {
-    sub->add_option("--bootstrap", o->bootstrap, "Kafka bootstrap servers")->required();
+    o->client.add_to(sub);
     sub->add_option("--coupon", o->coupon, "coupon id (the record key)")->required();
-    sub->add_option("--topic", o->topic, "catalog topic (default coupon-catalog)");
+    sub->add_option("--topic", o->topic, "catalog topic (default: coupon.topic.catalog, coupon-catalog)");
   }
   put->add_option("--capacity", o->capacity, "how many may be issued")->required()->check(CLI::NonNegativeNumber);
   put->add_option("--opens-at", o->opens_at, "epoch ms; requests timestamped earlier are NOT_OPEN");
   put->add_option("--closes-at", o->closes_at, "epoch ms; requests timestamped at or after it are CLOSED");
   put->callback([o] { o->put = true; });
   return [o] {
-    const kafka::ClientProperties client{{"bootstrap.servers", o->bootstrap}};
-    if (!kafka::list_topics(client).contains(o->topic)) {
-      throw FatalError("topic " + o->topic + " does not exist");
-    }
+    const ops::AppConfig config = o->client.resolve();
+    const kafka::ClientProperties client = tool_client(config);
+    const std::string topic = o->topic.empty() ? config.coupon.topics.catalog : o->topic;
+    if (!kafka::list_topics(client).contains(topic)) throw FatalError("topic " + topic + " does not exist");
     kafka::KafkaProducer producer(client);
     const std::string value = coupon::catalog_json(o->coupon, {o->capacity, o->opens_at, o->closes_at});
-    producer.send(o->topic, std::nullopt,
+    producer.send(topic, std::nullopt,
                   Message{o->coupon, o->put ? std::optional<std::string_view>(value) : std::nullopt,
                           SystemClock().now_ms(), {}});
     producer.flush(30'000);

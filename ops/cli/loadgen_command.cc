@@ -6,6 +6,7 @@
 
 #include "common/errors.h"
 #include "common/log.h"
+#include "ops/cli/client_options.h"
 #include "ops/cli/commands.h"
 #include "ops/signals.h"
 #include "ops/workload.h"
@@ -15,7 +16,7 @@ namespace couponflow::cli {
 
 Run add_loadgen_command(CLI::App& root) {
   struct Options {
-    std::string bootstrap;
+    ClientOptions client;
     int64_t requests = 10'000;
     int64_t rate = 0;
     ops::RequestMix mix;
@@ -25,7 +26,7 @@ Run add_loadgen_command(CLI::App& root) {
       "loadgen",
       "Send coupon requests for the coupons in the catalog, keyed by coupon id and partitioned by murmur2, with "
       "one hot coupon and client resends.");
-  cmd->add_option("--bootstrap", o->bootstrap, "Kafka bootstrap servers")->required();
+  o->client.add_to(cmd);
   cmd->add_option("--requests", o->requests, "requests to send (default 10000)")->check(CLI::Range(1, 100'000'000));
   cmd->add_option("--rate", o->rate, "requests per second (default: as fast as possible)")
       ->check(CLI::NonNegativeNumber);
@@ -38,8 +39,9 @@ Run add_loadgen_command(CLI::App& root) {
   cmd->add_option("--seed", o->mix.seed, "random seed");
   return [o] {
     const auto& stop = ops::install_stop_signals();
-    const coupon::CouponTopics topics;
-    const kafka::ClientProperties client{{"bootstrap.servers", o->bootstrap}};
+    const ops::AppConfig config = o->client.resolve();
+    const coupon::CouponTopics& topics = config.coupon.topics;
+    const kafka::ClientProperties client = tool_client(config);
     const auto coupons = ops::read_catalog(client, topics.catalog);
     if (coupons.empty()) throw FatalError("the catalog is empty: publish coupons first (couponflow catalog put ...)");
     const auto records = ops::plan_requests(coupons, 0, o->requests, o->mix);

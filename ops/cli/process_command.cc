@@ -4,6 +4,7 @@
 
 #include "common/log.h"
 #include "ops/app_config.h"
+#include "ops/cli/client_options.h"
 #include "ops/cli/commands.h"
 #include "ops/http/status_server.h"
 #include "ops/signals.h"
@@ -18,41 +19,28 @@ constexpr int64_t kLivenessTimeoutMs = 180'000;
 
 Run add_process_command(CLI::App& root) {
   struct Options {
-    std::string bootstrap;
+    ClientOptions client;
     std::string state_dir;
     std::string application_id;
     std::string instance_id;
     std::string guarantee;
     std::string metrics_listen = "127.0.0.1:9464";
-    std::string config_file;
-    std::vector<std::string> overrides;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = root.add_subcommand(
       "process",
       "Run one processor instance: a member of consumer group <application-id> that decides coupon "
       "requests. Runs until SIGINT/SIGTERM, then commits, checkpoints and exits 0.");
-  cmd->add_option("--bootstrap", o->bootstrap, "Kafka bootstrap servers (host:port,...)")->required();
+  o->client.add_to(cmd);
   cmd->add_option("--state-dir", o->state_dir, "directory for local state (default /tmp/couponflow-state)");
   cmd->add_option("--application-id", o->application_id, "consumer group and changelog prefix (default coupon-processor)");
   cmd->add_option("--instance-id", o->instance_id, "instance name; enables static membership (group.instance.id)");
   cmd->add_option("--guarantee", o->guarantee, "at_least_once (default) or exactly_once_v2")
       ->check(CLI::IsMember({"at_least_once", "exactly_once_v2"}));
   cmd->add_option("--metrics-listen", o->metrics_listen, "HOST:PORT for /metrics, /healthz, /readyz");
-  cmd->add_option("--config", o->config_file, "properties file (key=value per line)")->check(CLI::ExistingFile);
-  cmd->add_option("-X", o->overrides, "key=value: a setting or a librdkafka property (repeatable)");
   return [o] {
-    ops::AppConfig config;
-    if (!o->config_file.empty()) {
-      for (const auto& [k, v] : ops::read_properties(o->config_file)) ops::apply_setting(config, k, v);
-    }
-    for (const auto& kv : o->overrides) {
-      const auto eq = kv.find('=');
-      if (eq == std::string::npos || eq == 0) throw std::invalid_argument("-X expects key=value, got '" + kv + "'");
-      ops::apply_setting(config, kv.substr(0, eq), kv.substr(eq + 1));
-    }
-    // Flags win over the config file.
-    config.streams.bootstrap = o->bootstrap;
+    ops::AppConfig config = o->client.resolve();
+    // Flags win over the configuration.
     if (!o->state_dir.empty()) config.streams.state_dir = o->state_dir;
     if (!o->application_id.empty()) config.streams.application_id = o->application_id;
     if (!o->instance_id.empty()) config.streams.instance_id = o->instance_id;

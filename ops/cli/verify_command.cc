@@ -1,5 +1,7 @@
 // couponflow verify: check the contract's invariants over the job's topics.
 
+#include "common/errors.h"
+#include "ops/cli/client_options.h"
 #include "ops/cli/commands.h"
 #include "ops/verify/verify.h"
 
@@ -7,18 +9,37 @@ namespace couponflow::cli {
 
 Run add_verify_command(CLI::App& root) {
   struct Options {
-    std::string bootstrap;
+    ClientOptions client;
+    std::string application_id;
+    std::string output = "text";
   };
   auto o = std::make_shared<Options>();
   auto* cmd = root.add_subcommand(
       "verify",
-      "Read the request, catalog, result and DLQ topics from the beginning, check invariants I1-I5, "
-      "print a summary; exit 0 iff none is violated.");
-  cmd->add_option("--bootstrap", o->bootstrap, "Kafka bootstrap servers")->required();
+      "Read the request, catalog, result and DLQ topics (and the issued store's changelog) from the beginning, "
+      "check invariants I1-I5, print a summary. Exit 0: they hold; 1: one is violated; 2: usage; 3: cannot "
+      "verify (records it needs are gone, or the cluster cannot be read).");
+  o->client.add_to(cmd);
+  cmd->add_option("--application-id", o->application_id,
+                  "the processors' application id, whose changelog is read (default coupon-processor)");
+  cmd->add_option("--output", o->output, "text (default) or json")->check(CLI::IsMember({"text", "json"}));
   return [o] {
-    const auto report = ops::verify_topics({{"bootstrap.servers", o->bootstrap}}, coupon::CouponTopics{});
-    std::fputs(ops::format_report(report).c_str(), stdout);
-    return report.ok() ? 0 : 1;
+    const ops::AppConfig config = o->client.resolve();
+    const std::string application_id = o->application_id.empty() ? config.streams.application_id : o->application_id;
+    const bool json = o->output == "json";
+    try {
+      const auto report = ops::verify_topics(tool_client(config), config.coupon.topics, application_id);
+      std::fputs((json ? ops::format_report_json(report) : ops::format_report(report)).c_str(), stdout);
+      return ops::exit_code(report.verdict());
+    } catch (const FatalError& e) {
+      // The cluster or a topic cannot be read: nothing can be judged.
+      if (json) {
+        std::fputs(ops::cannot_read_json(e.what()).c_str(), stdout);
+      } else {
+        std::fprintf(stdout, "verify: CANNOT VERIFY: %s\n", e.what());
+      }
+      return ops::exit_code(ops::Verdict::kCannotVerify);
+    }
   };
 }
 

@@ -128,7 +128,8 @@ int finish(Fleet& fleet, Environment& env) {
   const bool ok = report.ok() && clean;
   if (env.own_dir && ok) std::filesystem::remove_all(env.dir);
   if (!ok) fmt::print("logs kept in {}\n", env.dir.string());
-  return ok ? 0 : 1;
+  if (!clean && report.verdict() == Verdict::kPass) return 1;
+  return exit_code(report.verdict());
 }
 
 }  // namespace

@@ -1,11 +1,14 @@
 #include "ops/verify/invariant_checker.h"
 
+#include <charconv>
 #include <set>
 
 #include <fmt/format.h>
 
 #include "common/murmur2.h"
 #include "topology/coupon/catalog.h"
+#include "topology/coupon/dlq.h"
+#include "topology/coupon/issued_state.h"
 #include "topology/coupon/request.h"
 #include "topology/coupon/result.h"
 
@@ -13,6 +16,30 @@ namespace couponflow::ops {
 
 namespace {
 constexpr size_t kMaxListedPerInvariant = 10;
+
+template <typename T>
+std::optional<T> parse_number(std::optional<std::string_view> text) {
+  if (!text) return std::nullopt;
+  T n{};
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
+  if (ec != std::errc() || end != text->data() + text->size()) return std::nullopt;
+  return n;
+}
+}  // namespace
+
+std::string_view to_string(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::kPass: return "pass";
+    case Verdict::kFail: return "fail";
+    case Verdict::kCannotVerify: return "cannot_verify";
+  }
+  return "?";
+}
+
+Verdict VerifyReport::verdict() const {
+  if (violation_count > 0) return Verdict::kFail;
+  if (!unverifiable.empty()) return Verdict::kCannotVerify;
+  return Verdict::kPass;
 }
 
 InvariantChecker::InvariantChecker(std::string issuance_topic, int32_t issuance_partitions)
@@ -34,7 +61,7 @@ void InvariantChecker::add_catalog(const kafka::ReadRecord& record) {
 void InvariantChecker::add_request(const kafka::ReadRecord& record) {
   Request r;
   r.timestamp = record.timestamp;
-  coupon::RequestParser parser;
+  thread_local coupon::RequestParser parser;
   coupon::CouponRequest parsed;
   if (record.value && !parser.parse(*record.value, parsed)) {
     r.parsed = true;
@@ -51,7 +78,8 @@ void InvariantChecker::add_result(const kafka::ReadRecord& record) {
   auto r = record.value ? coupon::parse_result(*record.value, error) : std::nullopt;
   if (!r) {
     input_problems_.push_back({"I3", fmt::format("unreadable result at {}-{}@{}: {}", record.topic,
-                                                 record.partition, record.offset, error)});
+                                                 record.partition, record.offset,
+                                                 record.value ? error : "no value")});
     return;
   }
   results_[{r->partition, r->offset}].push_back(
@@ -59,29 +87,71 @@ void InvariantChecker::add_result(const kafka::ReadRecord& record) {
 }
 
 void InvariantChecker::add_dlq(const kafka::ReadRecord& record) {
+  namespace h = coupon::dlq_header;
   ++dlq_count_;
-  auto topic = record.header("dlq.source.topic");
-  auto partition = record.header("dlq.source.partition");
-  auto offset = record.header("dlq.source.offset");
-  auto reason = record.header("dlq.reason");
-  if (!partition || !offset || !reason || !topic) {
-    input_problems_.push_back({"I3", fmt::format("DLQ entry {}-{}@{} lacks the dlq.* headers", record.topic,
-                                                 record.partition, record.offset)});
+  const auto topic = record.header(h::kSourceTopic);
+  const auto partition = parse_number<int32_t>(record.header(h::kSourcePartition));
+  const auto offset = parse_number<int64_t>(record.header(h::kSourceOffset));
+  const auto reason = record.header(h::kReason);
+  if (!topic || !partition || !offset || !reason) {
+    input_problems_.push_back({"I3", fmt::format("DLQ entry {}-{}@{} lacks valid dlq.* headers (source topic, "
+                                                 "numeric partition and offset, reason)",
+                                                 record.topic, record.partition, record.offset)});
     return;
   }
   if (*topic != issuance_topic_) return;  // only request records are checked here
-  dlq_[{std::stoi(std::string(*partition)), std::stoll(std::string(*offset))}] = std::string(*reason);
+  dlq_[{*partition, *offset}] = std::string(*reason);
 }
 
-void InvariantChecker::add_truncated(const kafka::TopicSnapshotInfo& info) {
-  input_problems_.push_back(
-      {"INPUT", fmt::format("{}-{} starts at offset {}: records were deleted, so the topics cannot be "
-                            "fully checked",
-                            info.topic, info.partition, info.low)});
+void InvariantChecker::add_holding(const kafka::ReadRecord& record) {
+  if (!holdings_) holdings_.emplace();
+  const auto coupon_id = record.key ? coupon::coupon_of_holding_key(*record.key) : std::nullopt;
+  if (!coupon_id) {
+    input_problems_.push_back({"I1", fmt::format("changelog record {}-{}@{} has no holding key", record.topic,
+                                                 record.partition, record.offset)});
+    return;
+  }
+  std::pair<std::string, std::string> key{std::string(*coupon_id),
+                                           record.key->substr(sizeof(uint32_t) + coupon_id->size())};
+  if (!record.value) {
+    holdings_->erase(key);
+    return;
+  }
+  const auto holding = coupon::decode_holding(*record.value);
+  if (!holding) {
+    input_problems_.push_back({"I1", fmt::format("changelog record {}-{}@{} is not a holding", record.topic,
+                                                 record.partition, record.offset)});
+    return;
+  }
+  (*holdings_)[std::move(key)] = Holding{holding->issue_no, std::string(holding->identity)};
+}
+
+void InvariantChecker::add_truncated(TopicRole role, const kafka::TopicSnapshotInfo& info, int32_t partition_count) {
+  unverifiable_.push_back(fmt::format("{}-{}: records before offset {} are gone (its log start; the topic is not "
+                                      "compacted)",
+                                      info.topic, info.partition, info.low));
+  switch (role) {
+    case TopicRole::kRequests: truncated_requests_.insert(info.partition.value); break;
+    case TopicRole::kCatalog: truncated_catalog_ = true; break;
+    case TopicRole::kResults: truncated_results_.insert({partition_count, info.partition.value}); break;
+    case TopicRole::kDlq: truncated_dlq_ = true; break;
+    case TopicRole::kChangelog: truncated_changelog_.insert(info.partition.value); break;
+  }
+}
+
+void InvariantChecker::add_unverifiable(std::string why) { unverifiable_.push_back(std::move(why)); }
+
+bool InvariantChecker::answers_complete(const std::string& coupon) const {
+  if (truncated_dlq_) return false;
+  for (const auto& [count, partition] : truncated_results_) {
+    if (murmur2_partition(coupon, count).value == partition) return false;
+  }
+  return true;
 }
 
 VerifyReport InvariantChecker::check() const {
   VerifyReport report;
+  report.unverifiable = unverifiable_;
   std::map<std::string, size_t> listed;
   auto violate = [&](const std::string& invariant, std::string detail) {
     ++report.violation_count;
@@ -101,14 +171,30 @@ VerifyReport InvariantChecker::check() const {
       if (!d.value || d.value != defs.front().value) s.fixed_catalog = false;
     }
   }
+  auto fixed_catalog = [&](const std::string& coupon) {
+    if (truncated_catalog_) return false;
+    auto it = report.coupons.find(coupon);
+    return it == report.coupons.end() || it->second.fixed_catalog;
+  };
 
-  // I3: every request answered, by results or by the DLQ, never both.
-  std::map<std::string, std::vector<std::pair<Position, const Answer*>>> by_coupon;
+  // I3: every request answered, by results or by the DLQ, never both; every answer
+  // matches its request; replays answer alike while the catalog stays fixed.
+  struct Decided {
+    Position pos;
+    const std::vector<Answer>* answers;
+  };
+  std::map<std::string, std::vector<Decided>> by_coupon;
+  int64_t unprovable_missing = 0;
   for (const auto& [pos, request] : requests_) {
     auto res = results_.find(pos);
     const bool in_dlq = dlq_.contains(pos);
     if (res == results_.end() && !in_dlq) {
-      violate("I3", fmt::format("request {}-{} has no result and no DLQ entry", pos.first, pos.second));
+      const bool provable = !truncated_dlq_ && (!request.parsed || answers_complete(request.coupon_id));
+      if (provable) {
+        violate("I3", fmt::format("request {}-{} has no result and no DLQ entry", pos.first, pos.second));
+      } else {
+        ++unprovable_missing;
+      }
       continue;
     }
     if (res != results_.end() && in_dlq) {
@@ -118,62 +204,84 @@ VerifyReport InvariantChecker::check() const {
     const auto& answers = res->second;
     report.results += static_cast<int64_t>(answers.size());
     report.duplicate_results += static_cast<int64_t>(answers.size()) - 1;
-    const Answer& first = answers.front();
-    if (!request.parsed || first.coupon_id != request.coupon_id || first.user_id != request.user_id ||
-        first.identity != request.identity) {
-      violate("I3", fmt::format("result for {}-{} does not match its request", pos.first, pos.second));
+    bool matches = request.parsed;
+    for (const auto& a : answers) {
+      matches = matches && a.coupon_id == request.coupon_id && a.user_id == request.user_id &&
+                a.identity == request.identity;
+    }
+    if (!matches) {
+      violate("I3", fmt::format("a result for {}-{} does not match its request", pos.first, pos.second));
       continue;
     }
-    auto def = catalog_.find(first.coupon_id);
-    const bool fixed = def == catalog_.end() || report.coupons[first.coupon_id].fixed_catalog;
-    for (const auto& a : answers) {
-      if (fixed && (a.accepted != first.accepted || a.issue_no != first.issue_no || a.reason != first.reason)) {
-        violate("I3", fmt::format("request {}-{} ({}) was answered differently on replay", pos.first,
-                                  pos.second, first.identity));
-        break;
+    const Answer& first = answers.front();
+    if (fixed_catalog(first.coupon_id)) {
+      for (const auto& a : answers) {
+        if (a.accepted != first.accepted || a.issue_no != first.issue_no || a.reason != first.reason) {
+          violate("I3", fmt::format("request {}-{} ({}) was answered differently on replay", pos.first, pos.second,
+                                    first.identity));
+          break;
+        }
       }
     }
-    if (murmur2_partition(first.coupon_id, partitions_).value != pos.first) {
+    const Partition home = murmur2_partition(first.coupon_id, partitions_);
+    if (home.value != pos.first) {
       violate("I1", fmt::format("request {}-{} for coupon {} sits outside the coupon's partition {} and was "
                                 "decided instead of dead-lettered as MISROUTED",
-                                pos.first, pos.second, first.coupon_id,
-                                murmur2_partition(first.coupon_id, partitions_)));
+                                pos.first, pos.second, first.coupon_id, home));
       continue;
     }
-    by_coupon[first.coupon_id].emplace_back(pos, &first);
+    by_coupon[first.coupon_id].push_back({pos, &answers});
+  }
+  if (unprovable_missing > 0) {
+    report.unverifiable.push_back(fmt::format("{} requests have no answer in the records left; their answers may "
+                                              "be among the records that are gone",
+                                              unprovable_missing));
   }
   for (const auto& [pos, answers] : results_) {
-    if (!requests_.contains(pos)) {
+    if (!requests_.contains(pos) && requests_complete(pos.first)) {
       violate("I3", fmt::format("result for {}-{} answers no request", pos.first, pos.second));
     }
   }
 
+  // Per coupon, from every accepted answer (not only the first of each request).
+  std::map<std::string, std::map<std::string, std::pair<std::string, int64_t>>> accepted_by_user;  // coupon -> user
   for (const auto& [coupon, decided] : by_coupon) {
     CouponSummary& s = report.coupons[coupon];
     s.coupon_id = coupon;
-    std::map<std::string, std::set<std::string>> identities_of_user;  // accepted
+    const bool complete = answers_complete(coupon);
+    std::map<std::string, std::set<std::string>> identities_of_user;
+    std::map<std::string, std::set<int64_t>> issue_nos_of_identity;
     std::map<int64_t, std::string> identity_of_issue_no;
-    std::set<std::string> accepted_identities;
-    std::map<std::string, std::set<std::string>> rejected_identities;
-    for (const auto& [pos, a] : decided) {
+    std::map<std::string, std::string> rejection_of;  // identity -> a reason, for identities never accepted
+    for (const auto& [pos, answers] : decided) {
       ++s.requests;
-      if (a->accepted) {
-        accepted_identities.insert(a->identity);
-        identities_of_user[a->user_id].insert(a->identity);
-        auto [it, inserted] = identity_of_issue_no.emplace(a->issue_no, a->identity);
-        if (!inserted && it->second != a->identity) {
-          violate("I5", fmt::format("coupon {}: issueNo {} given to {} and {}", coupon, a->issue_no, it->second,
-                                    a->identity));
+      for (const Answer& a : *answers) {
+        if (!a.accepted) {
+          auto [it, inserted] = rejection_of.emplace(a.identity, a.reason);
+          if (!inserted) it->second = std::min(it->second, a.reason);
+          continue;
         }
-      } else {
-        rejected_identities[a->reason].insert(a->identity);
+        identities_of_user[a.user_id].insert(a.identity);
+        issue_nos_of_identity[a.identity].insert(a.issue_no);
+        accepted_by_user[coupon][a.user_id] = {a.identity, a.issue_no};
+        auto [it, inserted] = identity_of_issue_no.emplace(a.issue_no, a.identity);
+        if (!inserted && it->second != a.identity) {
+          violate("I5", fmt::format("coupon {}: issueNo {} given to {} and {}", coupon, a.issue_no, it->second,
+                                    a.identity));
+        }
       }
     }
-    s.accepted = static_cast<int64_t>(accepted_identities.size());
-    for (const auto& [reason, ids] : rejected_identities) s.rejected[reason] = static_cast<int64_t>(ids.size());
-
-    // I1: never over-issued.
-    if (static_cast<int64_t>(identities_of_user.size()) > s.max_capacity) {
+    s.accepted = static_cast<int64_t>(issue_nos_of_identity.size());
+    for (const auto& [identity, reason] : rejection_of) {
+      if (!issue_nos_of_identity.contains(identity)) ++s.rejected[reason];
+    }
+    for (const auto& [identity, nos] : issue_nos_of_identity) {
+      if (nos.size() > 1) {
+        violate("I5", fmt::format("coupon {}: {} was accepted with {} different issueNos", coupon, identity, nos.size()));
+      }
+    }
+    // I1: never over-issued (judged against every capacity the catalog gave it).
+    if (!truncated_catalog_ && static_cast<int64_t>(identities_of_user.size()) > s.max_capacity) {
       violate("I1", fmt::format("coupon {}: {} users hold it, capacity was at most {}", coupon,
                                 identities_of_user.size(), s.max_capacity));
     }
@@ -183,6 +291,7 @@ VerifyReport InvariantChecker::check() const {
         violate("I2", fmt::format("coupon {}: user {} was accepted under {} identities", coupon, user, ids.size()));
       }
     }
+    if (!complete) continue;  // gaps and order need every answer
     // I5: issueNo runs 1..k.
     int64_t expected = 1;
     for (const auto& [no, identity] : identity_of_issue_no) {
@@ -194,16 +303,15 @@ VerifyReport InvariantChecker::check() const {
       ++expected;
     }
     // I4: with a fixed catalog, the accepted ones are the first eligible in offset order.
+    const Partition home = murmur2_partition(coupon, partitions_);
+    if (!fixed_catalog(coupon) || !requests_complete(home.value)) continue;
     auto def = catalog_.find(coupon);
-    if (!s.fixed_catalog) continue;
-    if (def == catalog_.end()) {
-      if (!accepted_identities.empty()) violate("I4", fmt::format("coupon {} is not in the catalog but was issued", coupon));
-      continue;
-    }
+    if (def == catalog_.end()) continue;  // never defined: I1 above already proved any issue wrong
     const Definition& d = def->second.front();
-    std::set<std::string> granted;                   // identities accepted so far
-    std::map<std::string, std::string> holder_of;    // user -> identity
-    for (const auto& [pos, a] : decided) {
+    std::set<std::string> granted;                 // identities accepted so far
+    std::map<std::string, std::string> holder_of;  // user -> identity
+    for (const auto& [pos, answers] : decided) {
+      const Answer* a = &answers->front();  // every answer is alike (checked above)
       const Request& req = requests_.at(pos);
       const bool replay = holder_of.contains(req.user_id) && holder_of[req.user_id] == req.identity;
       if (req.timestamp < d.timestamp) {
@@ -238,14 +346,44 @@ VerifyReport InvariantChecker::check() const {
         violate("I4", fmt::format("coupon {}: request {}-{} ({}, user {}) was {} but first-come-first-served "
                                   "order makes it {}",
                                   coupon, pos.first, pos.second, req.identity, req.user_id, actual, expected_outcome));
-      } else if (a->accepted && !replay &&
-                 a->issue_no != static_cast<int64_t>(granted.size()) + 1) {
+      } else if (a->accepted && !replay && a->issue_no != static_cast<int64_t>(granted.size()) + 1) {
         violate("I4", fmt::format("coupon {}: request {}-{} got issueNo {} but was accepted #{}", coupon, pos.first,
                                   pos.second, a->issue_no, granted.size() + 1));
       }
       if (a->accepted && !replay) {
         granted.insert(req.identity);
         holder_of[req.user_id] = req.identity;
+      }
+    }
+  }
+
+  // The state that decides (the changelog) must agree with what users were told.
+  if (holdings_) {
+    report.holdings = static_cast<int64_t>(holdings_->size());
+    auto changelog_complete = [&](const std::string& coupon) {
+      return !truncated_changelog_.contains(murmur2_partition(coupon, partitions_).value);
+    };
+    for (const auto& [coupon, users] : accepted_by_user) {
+      if (!changelog_complete(coupon)) continue;
+      for (const auto& [user, accepted] : users) {
+        auto it = holdings_->find({coupon, user});
+        if (it == holdings_->end()) {
+          violate("I1", fmt::format("coupon {}: {} (user {}) was accepted but the changelog holds no holding for "
+                                    "it, so the state would issue the coupon again",
+                                    coupon, accepted.first, user));
+        } else if (it->second.identity != accepted.first || it->second.issue_no != accepted.second) {
+          violate("I5", fmt::format("coupon {}: user {} was accepted as {} #{} but the changelog holds {} #{}", coupon,
+                                    user, accepted.first, accepted.second, it->second.identity, it->second.issue_no));
+        }
+      }
+    }
+    for (const auto& [key, holding] : *holdings_) {
+      const auto& [coupon, user] = key;
+      if (!changelog_complete(coupon) || !answers_complete(coupon)) continue;
+      auto users = accepted_by_user.find(coupon);
+      if (users == accepted_by_user.end() || !users->second.contains(user)) {
+        violate("I3", fmt::format("coupon {}: the changelog holds #{} for user {} ({}) but no result accepted it",
+                                  coupon, holding.issue_no, user, holding.identity));
       }
     }
   }

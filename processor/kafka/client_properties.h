@@ -38,3 +38,11 @@ class ClientProperties {
 };
 
 }  // namespace couponflow::kafka
+
+namespace couponflow::kafka {
+
+/// Checks every property against librdkafka's configuration (name and value) without
+/// creating a client. Throws std::invalid_argument naming the first bad one.
+void validate_properties(const ClientProperties& properties);
+
+}  // namespace couponflow::kafka
