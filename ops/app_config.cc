@@ -67,7 +67,7 @@ void apply_setting(AppConfig& config, const std::string& key, const std::string&
   } else if (key == "statestore.cache.max.bytes") {
     s.store_cache_bytes = static_cast<size_t>(to_int(key, value, 0));
   } else if (key == "max.task.idle.ms") {
-    s.max_task_idle_ms = to_int(key, value, 0);
+    s.max_task_idle_ms = to_int(key, value, -1);
   } else if (key == "num.standby.replicas") {
     s.num_standby_replicas = static_cast<int>(to_int(key, value, 0));
   } else if (key == "processing.attempts") {

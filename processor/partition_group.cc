@@ -11,6 +11,13 @@ size_t PartitionGroup::total_buffered() const {
   return n;
 }
 
+bool PartitionGroup::has_empty_source() const {
+  for (const auto& q : queues_) {
+    if (q.empty()) return true;
+  }
+  return false;
+}
+
 PartitionGroup::Choice PartitionGroup::next(const std::function<SourceProgress(size_t)>& progress,
                                             bool enforce) const {
   std::optional<size_t> best;

@@ -30,6 +30,8 @@ class PartitionGroup {
   void add(size_t source, Record record) { queues_.at(source).push_back(std::move(record)); }
   size_t buffered(size_t source) const { return queues_.at(source).size(); }
   size_t total_buffered() const;
+  /// Some source has nothing buffered.
+  bool has_empty_source() const;
 
   struct Choice {
     enum class Kind { kReady, kEmpty, kWaiting };

@@ -11,7 +11,7 @@
 
 #include "common/errors.h"
 #include "common/log.h"
-#include "processor/kafka/kafka_producer.h"
+#include "processor/kafka/kafka_client_supplier.h"
 #include "processor/partition_guard.h"
 #include "state/rocksdb/rocksdb_store.h"
 #include "state/state_directory.h"
@@ -21,11 +21,12 @@ namespace couponflow::processor {
 using detail::kBrokerTimeoutMs;
 using detail::kPollBatch;
 using detail::kProcessBudget;
-using detail::with_retries;
 
 StreamThread::StreamThread(const topology::Topology& topology, StreamsConfig config,
-                           std::shared_ptr<prometheus::Registry> registry)
-    : topology_(topology), config_(std::move(config)) {
+                           std::shared_ptr<prometheus::Registry> registry, std::shared_ptr<ClientSupplier> clients)
+    : topology_(topology),
+      config_(std::move(config)),
+      clients_(clients ? std::move(clients) : std::make_shared<kafka::KafkaClientSupplier>()) {
   size_t streams = 0;
   for (size_t i = 0; i < topology_.sources().size(); ++i) {
     if (!topology_.sources()[i].is_table) {
@@ -83,6 +84,7 @@ void StreamThread::publish_status() {
 
 void StreamThread::run(const std::atomic<bool>& stop) {
   pthread_setname_np(pthread_self(), "cf-stream");  // visible in top -H, perf, gdb
+  stop_ = &stop;
   last_step_ms_ = clock_.now_ms();
   start();
   while (!stop.load(std::memory_order_relaxed)) {
@@ -118,17 +120,15 @@ void StreamThread::start() {
   if (eos) side_props.set("isolation.level", "read_committed");
   side_props.merge(config_.consumer);
 
-  producer_ = std::make_unique<kafka::KafkaProducer>(producer_props);
-  main_ = std::make_unique<kafka::KafkaConsumer>(main_props, config_.application_id,
-                                                 static_cast<kafka::RebalanceListener*>(this));
+  producer_ = clients_->producer(producer_props);
+  main_ = clients_->consumer(main_props, config_.application_id, static_cast<RebalanceListener*>(this));
   // The side consumer reads changelogs and tables by explicit assignment; it never
   // joins the group or commits.
-  side_ = std::make_unique<kafka::KafkaConsumer>(side_props, config_.application_id + "-restore", nullptr);
+  side_ = clients_->consumer(side_props, config_.application_id + "-restore", nullptr);
 
   // Every topic must exist with the right partition count before anything is read:
   // an unknown topic would be auto-created by some brokers with the wrong count.
-  const auto partitions = with_retries("reading cluster metadata",
-                                       [&] { return main_->topic_partitions(kBrokerTimeoutMs); });
+  const auto partitions = until_done("reading cluster metadata", [&] { return main_->topic_partitions(kBrokerTimeoutMs); });
   const std::string& primary = topology_.primary_source().topic;
   std::vector<std::string> missing;
   for (const auto& topic : topology_.topics(config_.application_id)) {
@@ -150,7 +150,7 @@ void StreamThread::start() {
   producer_->warm_up(outputs);
 
   if (eos) {
-    with_retries("initializing transactions", [&] {
+    until_done("initializing transactions", [&] {
       producer_->init_transactions(kBrokerTimeoutMs);
       return 0;
     });
@@ -197,7 +197,10 @@ void StreamThread::step() {
   more_records_ = more_records_ || side_records == kPollBatch;
   route_side(batch_);
   batch_.clear();
-  if (side_records == 0) check_restore_positions();
+  // Every round, not only when the side consumer is idle: a restore whose changelog
+  // ends in offsets without a record (transaction markers) ends by position, and
+  // standbys and tables may keep the side consumer busy for as long as load lasts.
+  check_restore_positions();
 
   const size_t processed = process_tasks();
   last_processed_ = processed;
@@ -307,7 +310,7 @@ size_t StreamThread::process_tasks() {
       if (task.state() != TaskState::kRunning) continue;
       const auto& sources = task.source_partitions();
       const size_t n = task.process(kProcessBudget, [&](size_t s) {
-        kafka::KafkaConsumer& consumer = s == primary_source_ ? *main_ : *side_;
+        Consumer& consumer = s == primary_source_ ? *main_ : *side_;
         return consumer.progress(sources[s], task.next_offsets()[s]);
       });
       total += n;
@@ -326,7 +329,7 @@ void StreamThread::apply_backpressure() {
     Task& task = *slot->task;
     if (task.state() != TaskState::kRunning) continue;
     for (size_t s = 0; s < task.source_partitions().size(); ++s) {
-      kafka::KafkaConsumer& consumer = s == primary_source_ ? *main_ : *side_;
+      Consumer& consumer = s == primary_source_ ? *main_ : *side_;
       const bool paused = slot->paused_sources.contains(s);
       if (!paused && task.buffered(s) >= config_.max_buffered_records) {
         consumer.pause({task.source_partitions()[s]});
@@ -357,9 +360,15 @@ bool StreamThread::commit_all() {
   try {
     if (exactly_once()) {
       // Outputs, changelog records and input offsets become visible together.
-      producer_->send_offsets_to_transaction(offsets, main_->native_handle(), kBrokerTimeoutMs);
+      producer_->send_offsets_to_transaction(offsets, *main_, kBrokerTimeoutMs);
       flushed = steady_clock::now();
-      producer_->commit_transaction(kBrokerTimeoutMs);
+      // From here the transaction is committing: nothing may join it, and a commit that
+      // timed out may still complete, so it is retried with the same call (librdkafka's
+      // rule), never abandoned or aborted for a timeout.
+      until_done("committing the transaction", [&] {
+        producer_->commit_transaction(kBrokerTimeoutMs);
+        return 0;
+      });
       producer_->begin_transaction();
       committed = steady_clock::now();
       // Stores may only be checkpointed once the offsets are stored.
@@ -369,6 +378,7 @@ bool StreamThread::commit_all() {
       flushed = steady_clock::now();
       main_->commit(offsets);
       committed = steady_clock::now();
+      for (const auto& [tp, offset] : offsets) known_committed_[tp] = offset;
     }
   } catch (const RetriableError& e) {
     log::warn("commit postponed: {}", e.what());
@@ -399,7 +409,12 @@ void StreamThread::shutdown() {
   main_->close();  // leaves the group; on_revoked commits and closes the tasks
   while (!tasks_.empty()) close_task(Partition{tasks_.begin()->first}, true);
   while (!standbys_.empty()) close_standby(Partition{standbys_.begin()->first}, false);
-  if (exactly_once() && producer_->in_transaction()) producer_->abort_transaction(kBrokerTimeoutMs);  // empty by now
+  if (exactly_once() && producer_->in_transaction()) {
+    until_done("aborting the (empty) last transaction", [&] {
+      producer_->abort_transaction(kBrokerTimeoutMs);
+      return 0;
+    });
+  }
   producer_->flush(30'000);
   side_->close();
   publish_status();

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "common/clock.h"
-#include "processor/kafka/kafka_consumer.h"
+#include "processor/clients.h"
 #include "processor/metrics/thread_metrics.h"
 #include "processor/streams_config.h"
 #include "processor/task.h"
@@ -22,10 +22,6 @@ namespace couponflow::state {
 class StateDirectory;
 class RocksDbStoreFactory;
 }  // namespace couponflow::state
-
-namespace couponflow::kafka {
-class KafkaProducer;
-}
 
 namespace prometheus {
 class Registry;
@@ -78,11 +74,13 @@ struct ThreadStatus {
 /// Thread: run() on one thread; status() from any.
 /// Errors: run() throws FatalError when going on would be unsafe (truncated log,
 /// contradictory local state, failed delivery). Transient broker errors are retried.
-class StreamThread final : private kafka::RebalanceListener {
+class StreamThread final : private RebalanceListener {
  public:
-  /// With a registry, the thread publishes its metrics there (docs/metrics.md).
+  /// With a registry, the thread publishes its metrics there (docs/metrics.md). Its
+  /// Kafka clients come from `clients` (default: librdkafka's).
   StreamThread(const topology::Topology& topology, StreamsConfig config,
-               std::shared_ptr<prometheus::Registry> registry = nullptr);
+               std::shared_ptr<prometheus::Registry> registry = nullptr,
+               std::shared_ptr<ClientSupplier> clients = nullptr);
   ~StreamThread() override;
 
   /// Runs until `stop` is set, then shuts down gracefully: commits what was
@@ -119,6 +117,11 @@ class StreamThread final : private kafka::RebalanceListener {
   /// With hand_over, its open stores wait in handed_over_ for the task taking over.
   void close_standby(Partition partition, bool hand_over);
   void flush_standbys();
+  /// Runs a broker call until it stops throwing RetriableError: a broker outage stalls
+  /// the thread, never kills it. Once a stop is requested it gives up after a grace
+  /// period with FatalError. (stream_thread_internal.h)
+  template <typename Fn>
+  auto until_done(const char* what, Fn&& fn);
   bool exactly_once() const;
   std::string transactional_id() const;
   bool mirror_transactional_offsets(const std::vector<std::pair<TopicPartition, Offset>>& offsets);
@@ -154,9 +157,10 @@ class StreamThread final : private kafka::RebalanceListener {
 
   std::unique_ptr<state::StateDirectory> state_dir_;
   std::unique_ptr<state::RocksDbStoreFactory> store_factory_;
-  std::unique_ptr<kafka::KafkaProducer> producer_;
-  std::unique_ptr<kafka::KafkaConsumer> main_;
-  std::unique_ptr<kafka::KafkaConsumer> side_;
+  std::shared_ptr<ClientSupplier> clients_;
+  std::unique_ptr<Producer> producer_;
+  std::unique_ptr<Consumer> main_;
+  std::unique_ptr<Consumer> side_;
 
   std::map<int32_t, std::unique_ptr<TaskSlot>> tasks_;
   std::map<int32_t, std::unique_ptr<StandbySlot>> standbys_;
@@ -168,6 +172,8 @@ class StreamThread final : private kafka::RebalanceListener {
   bool more_records_ = false;  // the last poll filled its batch
   size_t last_processed_ = 0;   // records processed in the last round
   bool stopping_ = false;
+  const std::atomic<bool>* stop_ = nullptr;  // run()'s stop request
+  EpochMillis stop_seen_ms_ = 0;             // when a broker call first saw it
   std::atomic<EpochMillis> last_step_ms_{0};
   bool abandoned_ = false;  // run() failed: close without committing
 
@@ -180,8 +186,11 @@ class StreamThread final : private kafka::RebalanceListener {
   std::unique_ptr<EngineMetrics> engine_metrics_;
   EpochMillis last_metrics_ms_ = 0;
   EpochMillis last_store_size_ms_ = 0;
-  bool offsets_checked_ = false;  // exactly-once: see mirror_transactional_offsets
-  bool mirror_offsets_ = false;
+  // Exactly-once on a broker that may not store transactional offsets (see
+  // mirror_transactional_offsets): whether it does, once known; and the last offsets
+  // known to be committed per partition, to tell which ones a transaction advanced.
+  std::optional<bool> broker_stores_txn_offsets_;
+  std::map<TopicPartition, Offset> known_committed_;
   mutable std::mutex status_mutex_;
   ThreadStatus status_;
 };

@@ -1,8 +1,8 @@
 #include "processor/stream_thread_internal.h"
+#include "state/state_directory.h"
 
 #include <filesystem>
 
-#include "processor/kafka/kafka_producer.h"
 
 namespace couponflow::processor {
 
@@ -12,47 +12,60 @@ bool StreamThread::exactly_once() const { return config_.guarantee == Guarantee:
 
 std::string StreamThread::transactional_id() const {
   // Stable across restarts of the same instance, so a restarted instance fences the
-  // producer of its previous life.
+  // producer of its previous life; unique per state directory, so two instances never
+  // fence each other (a path alone is not: every pod of a StatefulSet has the same one).
   if (!config_.instance_id.empty()) return config_.application_id + "-" + config_.instance_id;
-  const auto dir = std::filesystem::absolute(config_.state_dir).string();
-  return fmt::format("{}-{:08x}", config_.application_id, static_cast<uint32_t>(std::hash<std::string>{}(dir)));
+  return config_.application_id + "-" + state_dir_->identity();
 }
 
 bool StreamThread::mirror_transactional_offsets(const std::vector<std::pair<TopicPartition, Offset>>& offsets) {
   // A broker that accepts send_offsets_to_transaction but stores nothing (the embedded
-  // broker does exactly that) would make every restart re-read from the beginning.
-  // Checked once after the first transaction; if so, offsets are also committed
-  // directly after each transaction commit. Returns whether the offsets are stored.
-  if (!offsets_checked_ && !offsets.empty()) {
-    offsets_checked_ = true;
-    try {
-      auto stored = main_->committed({offsets.front().first}, kBrokerTimeoutMs);
-      auto it = stored.find(offsets.front().first);
-      mirror_offsets_ = it == stored.end() || it->second != offsets.front().second;
-    } catch (const RetriableError& e) {
-      offsets_checked_ = false;  // ask again after the next transaction
-      log::warn("could not check the offsets stored with the transaction: {}", e.what());
-      return false;
+  // broker does exactly that) would make every restart re-read from the beginning. It
+  // is found out from an offset this transaction moved (one it left as it was proves
+  // nothing: the stored value might be from before); until then, and on such a broker,
+  // the offsets are also committed directly after each transaction commit. Returns
+  // whether the offsets are stored.
+  if (!broker_stores_txn_offsets_) {
+    const std::pair<TopicPartition, Offset>* moved = nullptr;
+    for (const auto& entry : offsets) {
+      auto known = known_committed_.find(entry.first);
+      if (known == known_committed_.end() || known->second != entry.second) moved = &entry;
     }
-    if (mirror_offsets_) {
-      log::warn("the broker did not store the offsets committed with the transaction; committing them directly "
-                "after each transaction as well");
+    if (moved != nullptr) {
+      try {
+        auto stored = main_->committed({moved->first}, kBrokerTimeoutMs);
+        auto it = stored.find(moved->first);
+        broker_stores_txn_offsets_ = it != stored.end() && it->second == moved->second;
+        if (!*broker_stores_txn_offsets_) {
+          log::warn("the broker did not store the offsets committed with the transaction; committing them "
+                    "directly after each transaction as well");
+        }
+      } catch (const RetriableError& e) {
+        log::warn("could not check the offsets stored with the transaction: {}", e.what());
+      }
     }
   }
-  if (!mirror_offsets_) return true;
+  if (broker_stores_txn_offsets_ == true) {
+    for (const auto& [tp, offset] : offsets) known_committed_[tp] = offset;
+    return true;
+  }
   try {
     main_->commit(offsets);
-    return true;
   } catch (const RetriableError& e) {
     log::warn("direct offset commit after the transaction failed, checkpoint postponed: {}", e.what());
     return false;
   }
+  for (const auto& [tp, offset] : offsets) known_committed_[tp] = offset;
+  return true;
 }
 
 void StreamThread::abort_and_redo(const std::string& reason) {
   ++aborts_;
   log::warn("aborting the transaction and redoing its work from the last commit: {}", reason);
-  producer_->abort_transaction(kBrokerTimeoutMs);
+  until_done("aborting the transaction", [&] {
+    producer_->abort_transaction(kBrokerTimeoutMs);
+    return 0;
+  });
   // Every task's work since the last commit was in the aborted transaction: reopen the
   // tasks, so that their stores drop it and their input resumes at the committed offsets.
   std::vector<Partition> partitions;

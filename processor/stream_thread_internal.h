@@ -20,24 +20,38 @@ inline constexpr int kBrokerTimeoutMs = 10'000;
 inline constexpr size_t kPollBatch = 10'000;
 inline constexpr size_t kProcessBudget = 2'000;  // records per task per round, for fairness
 
-/// Runs `fn` until it stops throwing RetriableError, for bounded broker calls made
-/// while tasks are being set up (there is nothing useful to do before they succeed).
-template <typename Fn>
-auto with_retries(const char* what, Fn&& fn) {
-  for (int attempt = 1;; ++attempt) {
-    try {
-      return fn();
-    } catch (const RetriableError& e) {
-      if (attempt >= 5) throw FatalError(fmt::format("{} failed {} times: {}", what, attempt, e.what()));
-      log::warn("{} failed (attempt {}): {}; retrying", what, attempt, e.what());
-      std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
-    }
-  }
-}
+/// How long a stopping thread keeps retrying a broker call before it gives up.
+inline constexpr int64_t kShutdownGraceMs = 30'000;
 
 }  // namespace couponflow::processor::detail
 
 namespace couponflow::processor {
+
+template <typename Fn>
+auto StreamThread::until_done(const char* what, Fn&& fn) {
+  // A broker outage stalls the thread here, never kills it: RetriableError is what an
+  // unreachable or slow broker raises, and the call is safe to repeat (librdkafka says
+  // so of commit_transaction and abort_transaction after a timeout).
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return fn();
+    } catch (const RetriableError& e) {
+      const EpochMillis now = clock_.now_ms();
+      if (stop_ != nullptr && stop_->load(std::memory_order_relaxed)) {
+        if (stop_seen_ms_ == 0) stop_seen_ms_ = now;
+        if (now - stop_seen_ms_ > detail::kShutdownGraceMs) {
+          throw FatalError(fmt::format("{} did not succeed before shutdown: {}", what, e.what()));
+        }
+      }
+      if (attempt == 1 || attempt % 10 == 0) {
+        log::warn("{} failed (attempt {}): {}; retrying until the broker answers", what, attempt, e.what());
+      }
+      // Alive and waiting for the broker, not wedged: /healthz stays green.
+      last_step_ms_.store(now, std::memory_order_relaxed);
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(200 * attempt, 2000)));
+    }
+  }
+}
 
 struct StreamThread::StandbySlot {
   std::unique_ptr<Task> task;

@@ -1,7 +1,6 @@
 // StreamThread: its metrics (docs/metrics.md) and readiness.
 #include "processor/stream_thread_internal.h"
 
-#include "processor/kafka/kafka_producer.h"
 
 #ifndef COUPONFLOW_VERSION
 #define COUPONFLOW_VERSION "dev"
@@ -115,7 +114,7 @@ void StreamThread::publish_metrics() {
     running += task.state() == TaskState::kRunning ? 1 : 0;
     const auto& sources = task.source_partitions();
     for (size_t s = 0; s < sources.size() && s < slot->lag.size(); ++s) {
-      kafka::KafkaConsumer& consumer = s == primary_source_ ? *main_ : *side_;
+      Consumer& consumer = s == primary_source_ ? *main_ : *side_;
       const Offset next = task.state() == TaskState::kRunning ? task.next_offsets()[s] : slot->start_offsets[s];
       if (auto high = consumer.cached_high_watermark(sources[s])) {
         if (slot->lag[s] == nullptr) {

@@ -1,6 +1,5 @@
 #include "processor/stream_thread_internal.h"
 
-#include "processor/kafka/kafka_producer.h"
 #include "state/rocksdb/rocksdb_store.h"
 #include "state/state_directory.h"
 
@@ -25,7 +24,7 @@ void StreamThread::open_standby(Partition partition) {
   for (const ChangelogSpec& c : slot->task->begin_standby()) {
     if (c.is_source_topic) continue;  // a table restores from its topic on takeover: small
     const Offset start = c.position.value_or(Offset{0});
-    kafka::Watermarks wm;
+    Watermarks wm;
     try {
       wm = side_->query_watermarks(c.changelog, kBrokerTimeoutMs);
     } catch (const RetriableError& e) {

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "processor/kafka/kafka_producer.h"
 #include "processor/partition_guard.h"
 #include "state/rocksdb/rocksdb_store.h"
 #include "state/state_directory.h"
@@ -10,7 +9,6 @@
 namespace couponflow::processor {
 
 using detail::kBrokerTimeoutMs;
-using detail::with_retries;
 
 TaskEnvironment StreamThread::task_environment(Partition partition) const {
   TaskEnvironment env;
@@ -100,7 +98,9 @@ void StreamThread::open_tasks(const std::vector<Partition>& partitions, bool alr
     tasks_[p.value] = std::move(slot);
   }
   const auto committed =
-      with_retries("reading committed offsets", [&] { return main_->committed(inputs, kBrokerTimeoutMs); });
+      until_done("reading committed offsets", [&] { return main_->committed(inputs, kBrokerTimeoutMs); });
+  for (const auto& tp : inputs) known_committed_.erase(tp);
+  for (const auto& [tp, offset] : committed) known_committed_[tp] = offset;
 
   std::vector<std::pair<TopicPartition, std::optional<Offset>>> main_assignment;
   std::vector<TopicPartition> to_pause;
@@ -115,7 +115,7 @@ void StreamThread::open_tasks(const std::vector<Partition>& partitions, bool alr
       }
       // Never committed: start at the log start, which must be 0 unless the topic's
       // retention removed records before this application ever read them.
-      const auto wm = with_retries("reading watermarks", [&] { return side_->query_watermarks(sources[s], kBrokerTimeoutMs); });
+      const auto wm = until_done("reading watermarks", [&] { return side_->query_watermarks(sources[s], kBrokerTimeoutMs); });
       if (wm.low.value > 0) {
         log::warn("task {}: {} starts at offset {}: earlier records were deleted before this "
                   "application first read them",
@@ -133,7 +133,7 @@ void StreamThread::open_tasks(const std::vector<Partition>& partitions, bool alr
       handed_over_.erase(h);
     }
     for (const ChangelogSpec& c : task.begin_restore(std::move(handed_over))) {
-      const auto wm = with_retries("reading watermarks",
+      const auto wm = until_done("reading watermarks",
                                    [&] { return side_->query_watermarks(c.changelog, kBrokerTimeoutMs); });
       const std::string store = topology_.stores()[c.store_index].name;
       Offset end = wm.high;
@@ -186,7 +186,7 @@ void StreamThread::open_tasks(const std::vector<Partition>& partitions, bool alr
       all.push_back(tp);
     }
     main_->resume(all);  // a closed task may have left its partition paused
-    with_retries("rewinding input", [&] {
+    until_done("rewinding input", [&] {
       main_->seek(positions);
       return 0;
     });

@@ -26,9 +26,10 @@ struct StreamsConfig {
   int64_t commit_interval_ms = 100;
   /// Cache per task store; a store that fits answers every read from memory.
   size_t store_cache_bytes = 64u << 20;
-  /// How long a source that is not known to be caught up may hold back a task's
-  /// other sources (Kafka Streams' max.task.idle.ms).
-  int64_t max_task_idle_ms = 2000;
+  /// Kafka Streams' max.task.idle.ms (see TaskEnvironment::max_idle_ms): 0 waits for
+  /// every record already in a co-partitioned log, so a coupon defined before a request
+  /// applies to it; above 0 also waits that long for new ones; below 0 is best effort.
+  int64_t max_task_idle_ms = 0;
   /// 0: no standby replicas. Above 0: this instance keeps a warm copy of the stores of
   /// every task it does not own (librdkafka's assignors cannot place a given number of
   /// replicas, so "some" means "all" here), so a failover restores only a tail.

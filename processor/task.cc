@@ -25,6 +25,8 @@ namespace {
 // Restored changes are written out in batches of this many, so a long restore needs
 // neither unbounded memory nor a restart from scratch if interrupted.
 constexpr size_t kRestoreFlushEntries = 50'000;
+// A task whose records wait this long for a lagging source says so, once per wait.
+constexpr EpochMillis kWaitWarningMs = 30'000;
 // Skipped records are each logged up to this many per task, then one in kSkipLogEvery.
 constexpr uint64_t kSkipsLoggedInFull = 20;
 constexpr uint64_t kSkipLogEvery = 1000;
@@ -272,22 +274,40 @@ size_t Task::process(size_t max_records, const std::function<SourceProgress(size
   // One clock read per record: a record's end is the next one's start.
   auto started = steady_clock::now();
   while (processed < max_records) {
-    auto choice = group_.next(progress, false);
+    // Best effort (max.task.idle.ms < 0): a lagging source holds nothing back.
+    auto choice = group_.next(progress, env_.max_idle_ms < 0);
     if (choice.kind == PartitionGroup::Choice::Kind::kEmpty) {
-      waiting_since_.reset();
+      idle_since_.reset();
       break;
     }
+    const EpochMillis now = env_.clock->now_ms();
     if (choice.kind == PartitionGroup::Choice::Kind::kWaiting) {
-      const EpochMillis now = env_.clock->now_ms();
+      // An empty source has records in its log not fetched yet, or has not been heard
+      // from since its assignment: one of them may come first, so nothing is decided
+      // before they are read, however long that takes (a coupon defined before a
+      // request must apply to it).
       if (!waiting_since_) waiting_since_ = now;
-      if (now - *waiting_since_ < env_.max_idle_ms) break;
-      choice = group_.next(progress, true);
-      if (stats_.enforced_processing++ == 0) {
-        log::warn("task {}: a source is not caught up after {} ms; processing without it",
-                  id_, env_.max_idle_ms);
+      if (now - *waiting_since_ >= kWaitWarningMs && !wait_warned_) {
+        wait_warned_ = true;
+        log::warn("task {}: {} buffered records wait for a lagging source (for {} s so far)", id_,
+                  group_.total_buffered(), (now - *waiting_since_) / 1000);
       }
+      break;
+    }
+    waiting_since_.reset();
+    wait_warned_ = false;
+    if (env_.max_idle_ms > 0 && group_.has_empty_source()) {
+      // Kafka Streams' positive max.task.idle.ms: an empty source, though caught up,
+      // holds the others back this long in case new records arrive on it.
+      if (!idle_since_) idle_since_ = now;
+      if (now - *idle_since_ < env_.max_idle_ms) break;
     } else {
-      waiting_since_.reset();
+      idle_since_.reset();
+    }
+    if (env_.max_idle_ms < 0 && group_.has_empty_source()) {
+      if (stats_.enforced_processing++ == 0) {
+        log::warn("task {}: processing while a source is empty, without waiting for it (max.task.idle.ms < 0)", id_);
+      }
     }
     Record record = group_.pop(choice.source);
     process_source(choice.source, record);

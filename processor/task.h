@@ -45,9 +45,11 @@ struct TaskEnvironment {
   RecordCollector* collector = nullptr;
   const Clock* clock = nullptr;
   size_t store_cache_bytes = 64u << 20;
-  /// How long an empty source that is not known to be caught up may hold back the
-  /// others before the task processes anyway (Kafka Streams' max.task.idle.ms).
-  int64_t max_idle_ms = 2000;
+  /// Kafka Streams' max.task.idle.ms. 0: records are processed only once every empty
+  /// source is known to be caught up with its log (records already in a log are always
+  /// waited for). Above 0: an empty source that is caught up also holds the others back
+  /// this long, for new records. Below 0: best effort, nothing is waited for.
+  int64_t max_idle_ms = 0;
   /// A record whose processing throws is tried this many times in all, waiting
   /// retry_backoff_ms, then twice that, ... in between; then it is dead-lettered.
   int processing_attempts = 3;
@@ -167,7 +169,9 @@ class Task {
   std::vector<TopicPartition> source_partitions_;
   std::vector<Offset> next_offsets_;
   PartitionGroup group_;
-  std::optional<EpochMillis> waiting_since_;
+  std::optional<EpochMillis> waiting_since_;  // records wait for a lagging source since
+  bool wait_warned_ = false;
+  std::optional<EpochMillis> idle_since_;  // max_idle_ms > 0: a caught-up source empty since
 
   std::vector<std::unique_ptr<state::MaterializedStore>> stores_;
   std::vector<std::unique_ptr<ChangelogAppender>> appenders_;  // per store, null for tables

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <random>
 
 #include "common/errors.h"
 
@@ -39,6 +40,28 @@ void StateDirectory::wipe(TaskId id) const {
   std::error_code ec;
   std::filesystem::remove_all(task_dir(id), ec);
   if (ec) throw FatalError(fmt::format("cannot wipe {}: {}", task_dir(id).string(), ec.message()));
+}
+
+std::string StateDirectory::identity() const {
+  const auto file = dir_ / "identity";
+  {
+    std::ifstream in(file);
+    std::string id;
+    if (in >> id && id.size() == 32) return id;
+  }
+  std::random_device random;
+  std::string id;
+  for (int i = 0; i < 4; ++i) id += fmt::format("{:08x}", random());
+  const auto tmp = dir_ / "identity.tmp";
+  {
+    std::ofstream out(tmp);
+    out << id << "\n";
+    if (!out) throw FatalError("cannot write " + tmp.string());
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, file, ec);
+  if (ec) throw FatalError("cannot write " + file.string() + ": " + ec.message());
+  return id;
 }
 
 std::optional<int32_t> StateDirectory::recorded_partitions() const {

@@ -26,6 +26,10 @@ class StateDirectory {
   /// Deletes a task's local state (its stores restore from scratch next time).
   void wipe(TaskId id) const;
 
+  /// A random name of this state directory, made on first use and kept in it: stable
+  /// across restarts, different for every directory (e.g. every pod's volume).
+  std::string identity() const;
+
   /// The input partition count the state was built for, if recorded.
   std::optional<int32_t> recorded_partitions() const;
   void record_partitions(int32_t count) const;

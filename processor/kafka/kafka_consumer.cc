@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -42,10 +43,22 @@ struct KafkaConsumer::Impl {
   int wake_write = -1;
   rd_kafka_resp_err_t rebalance_error = RD_KAFKA_RESP_ERR_NO_ERROR;
 
-  rd_kafka_message_t* stashed = nullptr;  // see poll()
+  // Assigned partitions no fetch response has reached since their assignment: their
+  // cached high watermark may be from an earlier assignment (see progress()).
+  std::vector<TopicPartition> unfetched;
+
+  void mark_fetched(const rd_kafka_message_t* msg) {
+    if (unfetched.empty() || msg->rkt == nullptr) return;  // the steady state: nothing to look up
+    const char* topic = rd_kafka_topic_name(msg->rkt);
+    std::erase_if(unfetched, [&](const TopicPartition& tp) {
+      return tp.partition.value == msg->partition && tp.topic == topic;
+    });
+  }
+  bool is_unfetched(const TopicPartition& tp) const {
+    return std::find(unfetched.begin(), unfetched.end(), tp) != unfetched.end();
+  }
 
   ~Impl() {
-    if (stashed != nullptr) rd_kafka_message_destroy(stashed);
     if (queue != nullptr) rd_kafka_queue_destroy(queue);
     if (group_member && !ever_assigned) {
       // librdkafka 2.0's cooperative-sticky assignor asserts when a consumer that never
@@ -111,12 +124,13 @@ struct KafkaConsumer::Impl {
         }
       }
     } catch (...) {
-      self->in_rebalance = false;
       // Exceptions cannot cross librdkafka's C frames: park it for poll() to rethrow.
       self->pending = std::current_exception();
-      return;
     }
     self->in_rebalance = false;
+    // Return from the consume call now, before any record of the new assignment: the
+    // records of one poll() then all belong to one assignment, with nothing held over.
+    rd_kafka_yield(rk);
   }
 
   std::exception_ptr pending;
@@ -136,7 +150,8 @@ KafkaConsumer::KafkaConsumer(const ClientProperties& overrides, const std::strin
       // the default 100k queued-messages threshold stalls fetching for ~1 s at a time.
       {"fetch.wait.max.ms", "5"},
       {"queued.min.messages", "1000000"},
-      {"enable.partition.eof", "false"},
+      // End-of-partition events tell that a fetch response arrived (see progress()).
+      {"enable.partition.eof", "true"},
       // Small requests must not wait for a delayed ACK (as the Java client does).
       {"socket.nagle.disable", "true"},
   };
@@ -189,26 +204,26 @@ size_t KafkaConsumer::poll(std::vector<Record>& out, size_t max, int timeout_ms)
   int wait = timeout_ms;
   impl_->batch_epoch = impl_->rebalances;
   while (n < max) {
-    rd_kafka_message_t* msg = nullptr;
-    if (impl_->stashed != nullptr) {
-      msg = std::exchange(impl_->stashed, nullptr);
-    } else {
-      msg = rd_kafka_consume_queue(impl_->queue, wait);
-      if (impl_->pending) std::rethrow_exception(std::exchange(impl_->pending, nullptr));
-      if (impl_->rebalances != impl_->batch_epoch) {
-        if (n > 0) {
-          // The assignment changed inside this call: the records returned so far
-          // belong to the old one. Never mix the two in one batch (the caller routes a
-          // batch to the tasks it has now); what followed is kept for the next call,
-          // never dropped.
-          impl_->stashed = msg;
-          break;
-        }
-        impl_->batch_epoch = impl_->rebalances;
+    rd_kafka_message_t* msg = rd_kafka_consume_queue(impl_->queue, wait);
+    if (impl_->pending) std::rethrow_exception(std::exchange(impl_->pending, nullptr));
+    // A rebalance callback ends the consume call (it yields) before any record of the
+    // new assignment: the records appended so far belong to the old one, and the
+    // caller routes a batch to the tasks it has when it gets it. So the call ends here.
+    if (impl_->rebalances != impl_->batch_epoch) {
+      if (msg != nullptr) {
+        // The callback yields, so no record can follow it within the call; were one to,
+        // it could neither join this batch nor be dropped.
+        rd_kafka_message_destroy(msg);
+        throw FatalError("librdkafka returned a record after a rebalance callback in the same call");
       }
+      if (n > 0) break;
+      impl_->batch_epoch = impl_->rebalances;  // nothing of the old assignment: go on with the new
+      wait = 0;
+      continue;
     }
     if (msg == nullptr) break;
     wait = 0;
+    impl_->mark_fetched(msg);
     if (msg->err) {
       const rd_kafka_resp_err_t err = msg->err;
       std::string where = msg->rkt != nullptr
@@ -247,6 +262,9 @@ void KafkaConsumer::assign(const std::vector<std::pair<TopicPartition, std::opti
     auto* e = rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition.value);
     e->offset = offset ? offset->value : RD_KAFKA_OFFSET_BEGINNING;
   }
+  for (const auto& [tp, offset] : partitions) {
+    if (!impl_->is_unfetched(tp)) impl_->unfetched.push_back(tp);
+  }
   impl_->assigned_in_callback = impl_->assigned_in_callback || impl_->in_rebalance;
   if (impl_->in_rebalance && impl_->eager) {
     if (auto err = rd_kafka_assign(impl_->rk.get(), list.get())) {
@@ -263,6 +281,9 @@ void KafkaConsumer::assign(const std::vector<std::pair<TopicPartition, std::opti
 
 void KafkaConsumer::unassign(const std::vector<TopicPartition>& partitions) {
   if (partitions.empty()) return;
+  std::erase_if(impl_->unfetched, [&](const TopicPartition& tp) {
+    return std::find(partitions.begin(), partitions.end(), tp) != partitions.end();
+  });
   auto list = detail::new_list(static_cast<int>(partitions.size()));
   for (const auto& tp : partitions) rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition.value);
   if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(impl_->rk.get(), list.get())) {
@@ -338,6 +359,7 @@ Watermarks KafkaConsumer::query_watermarks(const TopicPartition& tp, int timeout
 }
 
 std::optional<Offset> KafkaConsumer::cached_high_watermark(const TopicPartition& tp) {
+  if (impl_->is_unfetched(tp)) return std::nullopt;
   int64_t low = 0, high = 0;
   if (rd_kafka_get_watermark_offsets(impl_->rk.get(), tp.topic.c_str(), tp.partition.value, &low, &high) ||
       high < 0) {
@@ -347,6 +369,9 @@ std::optional<Offset> KafkaConsumer::cached_high_watermark(const TopicPartition&
 }
 
 processor::SourceProgress KafkaConsumer::progress(const TopicPartition& tp, Offset next) {
+  // librdkafka keeps a partition's last high watermark across reassignments: one from
+  // before this assignment would call a log caught up that has grown since.
+  if (impl_->is_unfetched(tp)) return processor::SourceProgress::kUnknown;
   int64_t low = -1, high = -1;
   if (rd_kafka_get_watermark_offsets(impl_->rk.get(), tp.topic.c_str(), tp.partition.value, &low, &high) ||
       high < 0) {

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "common/log.h"
+#include "processor/kafka/kafka_consumer.h"
 #include "processor/kafka/rdkafka_util.h"
 
 namespace couponflow::kafka {
@@ -178,7 +179,10 @@ void KafkaProducer::begin_transaction() {
 }
 
 void KafkaProducer::send_offsets_to_transaction(const std::vector<std::pair<TopicPartition, Offset>>& offsets,
-                                                const void* consumer_handle, int timeout_ms) {
+                                                processor::Consumer& group_member, int timeout_ms) {
+  auto* consumer = dynamic_cast<KafkaConsumer*>(&group_member);
+  if (consumer == nullptr) throw std::logic_error("send_offsets_to_transaction needs a KafkaConsumer");
+  const void* consumer_handle = consumer->native_handle();
   auto list = detail::new_list(static_cast<int>(offsets.size()));
   for (const auto& [tp, offset] : offsets) {
     rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition.value)->offset = offset.value;

@@ -8,18 +8,19 @@
 #include <vector>
 
 #include "processor/kafka/client_properties.h"
-#include "processor/record_collector.h"
+#include "processor/clients.h"
 
 namespace couponflow::kafka {
 
-/// Role: sends sink and changelog records; tracks, per partition, the offset of the
-/// last acknowledged record (a changelogged store's position after a commit).
+/// Role: sends sink and changelog records (processor::Producer; see there for the
+/// contract); tracks, per partition, the offset of the last acknowledged record (a
+/// changelogged store's position after a commit).
 /// Thread: one owner thread calls every method; delivery reports are served on it
 /// (in poll and flush), never on librdkafka's threads. send() alone may also be
 /// called from other threads at the same time (load generators).
 /// Errors: a failed delivery is remembered and reported by the next flush as a
 /// FatalError: nothing is dropped silently. Client creation errors are FatalError.
-class KafkaProducer final : public processor::RecordCollector {
+class KafkaProducer final : public processor::Producer {
  public:
   /// Defaults: idempotent, acks=all, linger 5 ms, murmur2_random partitioner (Java
   /// compatible); `overrides` win.
@@ -30,30 +31,22 @@ class KafkaProducer final : public processor::RecordCollector {
             const Message& message) override;
   std::optional<Offset> last_acked_offset(const TopicPartition& tp) const override;
 
-  /// Waits until every sent record is acknowledged. Throws FatalError if any delivery
-  /// failed since the last flush, or RetriableError if `timeout_ms` passes first.
-  void flush(int timeout_ms);
-  /// Serves delivery reports without blocking.
-  void poll();
-  /// Records sent and not yet acknowledged.
-  int64_t in_flight() const;
+  void flush(int timeout_ms) override;
+  void poll() override;
+  int64_t in_flight() const override;
   /// Records whose delivery failed, ever (records purged by an abort not included).
-  uint64_t delivery_errors() const;
-  /// Fetches metadata for topics now, so the first send to each does not wait for it.
-  void warm_up(const std::vector<std::string>& topics);
+  uint64_t delivery_errors() const override;
+  void warm_up(const std::vector<std::string>& topics) override;
 
   // --- transactions (exactly-once mode: a producer created with transactional.id) ----
-  // Errors: TransactionAbortedError when the transaction must be aborted (then call
-  // abort_transaction and redo the work), RetriableError for a timeout that may be
-  // retried, FatalError when the producer cannot go on (e.g. fenced by a newer one).
-  void init_transactions(int timeout_ms);
-  void begin_transaction();
-  /// Adds the consumer group's input offsets to the transaction.
+  void init_transactions(int timeout_ms) override;
+  void begin_transaction() override;
+  /// `group_member` must be a KafkaConsumer (its group metadata goes along).
   void send_offsets_to_transaction(const std::vector<std::pair<TopicPartition, Offset>>& offsets,
-                                   const void* consumer_handle, int timeout_ms);
-  void commit_transaction(int timeout_ms);
-  void abort_transaction(int timeout_ms);
-  bool in_transaction() const { return in_transaction_; }
+                                   processor::Consumer& group_member, int timeout_ms) override;
+  void commit_transaction(int timeout_ms) override;
+  void abort_transaction(int timeout_ms) override;
+  bool in_transaction() const override { return in_transaction_; }
 
  private:
   struct Impl;

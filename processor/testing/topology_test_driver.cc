@@ -8,13 +8,6 @@
 
 namespace couponflow::processor::testing {
 
-std::optional<std::string_view> LoggedRecord::header(std::string_view name) const {
-  for (const auto& [k, v] : headers) {
-    if (k == name) return std::string_view(v);
-  }
-  return std::nullopt;
-}
-
 /// The in-memory producer: appends to the driver's logs, acknowledged at once.
 class TopologyTestDriver::Collector final : public RecordCollector {
  public:

@@ -18,22 +18,11 @@
 #include "common/clock.h"
 #include "processor/record_collector.h"
 #include "processor/task.h"
+#include "processor/testing/mock_cluster.h"
 #include "state/persistent_store.h"
 #include "topology/topology.h"
 
 namespace couponflow::processor::testing {
-
-/// A record stored in an in-memory topic.
-struct LoggedRecord {
-  std::optional<std::string> key;
-  std::optional<std::string> value;
-  EpochMillis timestamp = 0;
-  std::vector<std::pair<std::string, std::string>> headers;
-  Partition partition;
-  Offset offset;
-
-  std::optional<std::string_view> header(std::string_view name) const;
-};
 
 class TopologyTestDriver {
  public:

@@ -105,6 +105,10 @@ class RocksDbStore final : public PersistentStore {
     db_options.max_open_files = 256;
     db_options.max_background_jobs = 2;
     db_options.keep_log_file_num = 2;
+    // The position (meta) and the data live in different column families, written in
+    // one batch; flushing them together keeps the files on disk consistent with each
+    // other even if the unsynced WAL tail is lost with the machine.
+    db_options.atomic_flush = true;
 
     std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
     descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);

@@ -17,9 +17,11 @@
 #include "ops/embedded_topics.h"
 #include "ops/verify/verify.h"
 #include "processor/kafka/embedded_broker.h"
+#include "processor/kafka/kafka_consumer.h"
 #include "processor/kafka/kafka_producer.h"
 #include "processor/kafka/topic_reader.h"
 #include "processor/stream_thread.h"
+#include "tests/support/processor_instance.h"
 #include "tests/support/temp_dir.h"
 #include "topology/coupon/catalog.h"
 #include "topology/coupon/coupon_topology.h"
@@ -34,41 +36,6 @@ namespace couponflow::testing {
   ::couponflow::processor::Guarantee guarantee = ::couponflow::processor::Guarantee::kAtLeastOnce; \
   SUBCASE("at_least_once") {}                                                         \
   SUBCASE("exactly_once_v2") { guarantee = ::couponflow::processor::Guarantee::kExactlyOnceV2; }
-
-/// One `process` instance running on a thread of the test.
-class ProcessorInstance {
- public:
-  ProcessorInstance(const topology::Topology& topology, processor::StreamsConfig config,
-                    std::shared_ptr<prometheus::Registry> registry = nullptr)
-      : thread_(std::make_unique<processor::StreamThread>(topology, std::move(config), std::move(registry))) {
-    runner_ = std::thread([this] {
-      try {
-        thread_->run(stop_);
-      } catch (const std::exception& e) {
-        error_ = e.what();
-        log::error("processor instance stopped: {}", error_);
-      }
-      done_ = true;
-    });
-  }
-  ~ProcessorInstance() { stop(); }
-
-  /// Graceful stop (what SIGTERM does), waiting for the shutdown to finish.
-  void stop() {
-    stop_ = true;
-    if (runner_.joinable()) runner_.join();
-  }
-  processor::ThreadStatus status() const { return thread_->status(); }
-  bool done() const { return done_; }
-  const std::string& error() const { return error_; }
-
- private:
-  std::unique_ptr<processor::StreamThread> thread_;
-  std::atomic<bool> stop_{false};
-  std::atomic<bool> done_{false};
-  std::string error_;
-  std::thread runner_;
-};
 
 class EmbeddedCluster {
  public:

@@ -1,0 +1,51 @@
+#pragma once
+// A processor instance (what `couponflow process` runs) on a thread of the test.
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "common/log.h"
+#include "processor/stream_thread.h"
+
+namespace couponflow::testing {
+
+/// One `process` instance running on a thread of the test.
+class ProcessorInstance {
+ public:
+  ProcessorInstance(const topology::Topology& topology, processor::StreamsConfig config,
+                    std::shared_ptr<prometheus::Registry> registry = nullptr,
+                    std::shared_ptr<processor::ClientSupplier> clients = nullptr)
+      : thread_(std::make_unique<processor::StreamThread>(topology, std::move(config), std::move(registry),
+                                                          std::move(clients))) {
+    runner_ = std::thread([this] {
+      try {
+        thread_->run(stop_);
+      } catch (const std::exception& e) {
+        error_ = e.what();
+        log::error("processor instance stopped: {}", error_);
+      }
+      done_ = true;
+    });
+  }
+  ~ProcessorInstance() { stop(); }
+
+  /// Graceful stop (what SIGTERM does), waiting for the shutdown to finish.
+  void stop() {
+    stop_ = true;
+    if (runner_.joinable()) runner_.join();
+  }
+  processor::ThreadStatus status() const { return thread_->status(); }
+  bool done() const { return done_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::unique_ptr<processor::StreamThread> thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> done_{false};
+  std::string error_;
+  std::thread runner_;
+};
+
+}  // namespace couponflow::testing
