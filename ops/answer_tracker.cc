@@ -1,5 +1,8 @@
 #include "ops/answer_tracker.h"
 
+#include "common/parse_number.h"
+#include "topology/dead_letter.h"
+
 #include <algorithm>
 #include <chrono>
 
@@ -59,9 +62,11 @@ void AnswerTracker::run(const kafka::ClientProperties& client, const coupon::Cou
     for (const auto& r : batch) {
       if (r.topic == topics.dlq) {
         // The DLQ entry names the request record it answers in its headers.
-        auto p = kafka::message_header(r, "dlq.source.partition");
-        auto o = kafka::message_header(r, "dlq.source.offset");
-        if (p && o && positions_.insert(position_key(std::stoll(std::string(*p)), std::stoll(std::string(*o)))).second) {
+        auto p = kafka::message_header(r, topology::dlq_header::kSourcePartition);
+        auto o = kafka::message_header(r, topology::dlq_header::kSourceOffset);
+        const auto partition = parse_number<int32_t>(p);
+        const auto offset = parse_number<int64_t>(o);
+        if (partition && offset && positions_.insert(position_key(*partition, *offset)).second) {
           ++answered_;
         }
         continue;

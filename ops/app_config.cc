@@ -97,6 +97,8 @@ void apply_setting(AppConfig& config, const std::string& key, const std::string&
     }
   } else if (key == "coupon.max.request.bytes") {
     config.coupon.max_request_bytes = static_cast<size_t>(to_int(key, value, 1));
+  } else if (key == "coupon.dlq.max.record.bytes") {
+    config.coupon.max_dead_letter_bytes = static_cast<size_t>(to_int(key, value, 1024));
   } else if (key == "coupon.topic.issuance") {
     config.coupon.topics.issuance = value;
   } else if (key == "coupon.topic.catalog") {

@@ -7,6 +7,7 @@
 
 #include "common/errors.h"
 #include "common/log.h"
+#include "topology/dead_letter.h"
 
 namespace couponflow::processor {
 
@@ -379,19 +380,11 @@ void Task::dead_letter(const Record& record, const std::string& error) {
                                  id_, record.topic, record.partition, record.offset, env_.processing_attempts, error));
   }
   ++stats_.dead_lettered;
-  const std::string partition = std::to_string(record.partition.value);
-  const std::string offset = std::to_string(record.offset.value);
-  const std::string failed_at = std::to_string(env_.clock->now_ms());
-  const std::array<Header, 6> headers{Header{"dlq.reason", "PROCESSING_ERROR"},
-                                      Header{"dlq.error", error},
-                                      Header{"dlq.source.topic", record.topic},
-                                      Header{"dlq.source.partition", partition},
-                                      Header{"dlq.source.offset", offset},
-                                      Header{"dlq.failed-at", failed_at}};
+  const topology::DeadLetter entry(record, "PROCESSING_ERROR", error, env_.clock->now_ms());
   metrics_->dead_lettered->add();
   log::error("task {}: {}-{}@{} sent to {} after {} failed tries: {}", id_, record.topic, record.partition,
-             record.offset, *topic, env_.processing_attempts, error);
-  env_.collector->send(*topic, std::nullopt, Message{record.key, record.value, record.timestamp, headers});
+             record.offset, *topic, env_.processing_attempts, topology::quote_prefix(error, 512));
+  env_.collector->send(*topic, std::nullopt, entry.message());
 }
 
 void Task::deliver(topology::NodeRef node, const Record& record) {

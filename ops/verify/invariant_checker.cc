@@ -1,11 +1,11 @@
 #include "ops/verify/invariant_checker.h"
 
-#include <charconv>
 #include <set>
 
 #include <fmt/format.h>
 
 #include "common/murmur2.h"
+#include "common/parse_number.h"
 #include "topology/coupon/catalog.h"
 #include "topology/coupon/dlq.h"
 #include "topology/coupon/issued_state.h"
@@ -17,14 +17,6 @@ namespace couponflow::ops {
 namespace {
 constexpr size_t kMaxListedPerInvariant = 10;
 
-template <typename T>
-std::optional<T> parse_number(std::optional<std::string_view> text) {
-  if (!text) return std::nullopt;
-  T n{};
-  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
-  if (ec != std::errc() || end != text->data() + text->size()) return std::nullopt;
-  return n;
-}
 }  // namespace
 
 std::string_view to_string(Verdict verdict) {

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <string>
 
+#include "topology/dead_letter.h"
 #include "topology/topology.h"
 
 namespace couponflow::coupon {
@@ -26,6 +27,9 @@ struct CouponOptions {
   CouponTopics topics;
   /// Request values larger than this are undecidable (TOO_LARGE).
   size_t max_request_bytes = 16 * 1024;
+  /// A DLQ entry larger than this leaves out the original value (and key): see
+  /// topology::DeadLetter.
+  size_t max_dead_letter_bytes = topology::kDefaultMaxDeadLetterBytes;
 };
 
 topology::Topology build_coupon_topology(const CouponOptions& options = {});

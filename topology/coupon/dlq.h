@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include "topology/dead_letter.h"
+
 namespace couponflow::coupon {
 
 enum class DlqReason {
@@ -32,13 +34,7 @@ struct DlqVerdict {
   std::string error;
 };
 
-namespace dlq_header {
-inline constexpr std::string_view kReason = "dlq.reason";
-inline constexpr std::string_view kError = "dlq.error";
-inline constexpr std::string_view kSourceTopic = "dlq.source.topic";
-inline constexpr std::string_view kSourcePartition = "dlq.source.partition";
-inline constexpr std::string_view kSourceOffset = "dlq.source.offset";
-inline constexpr std::string_view kFailedAt = "dlq.failed-at";
-}  // namespace dlq_header
+/// The DLQ headers, defined once for the engine and every processor.
+namespace dlq_header = topology::dlq_header;
 
 }  // namespace couponflow::coupon

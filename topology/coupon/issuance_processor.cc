@@ -61,15 +61,15 @@ void IssuanceProcessor::process(const Record& record) {
   if (!record.key || *record.key != request_.coupon_id) {
     dead_letter(record, {DlqReason::kMisrouted,
                          fmt::format("record key {} differs from couponId '{}'",
-                                     record.key ? fmt::format("'{}'", *record.key) : "(null)",
-                                     request_.coupon_id)});
+                                     record.key ? fmt::format("'{}'", topology::quote_prefix(*record.key)) : "(null)",
+                                     topology::quote_prefix(request_.coupon_id))});
     return;
   }
   const Partition home = murmur2_partition(request_.coupon_id, context_->source_partition_count());
   if (home != record.partition) {
     dead_letter(record, {DlqReason::kMisrouted,
                          fmt::format("coupon '{}' belongs to partition {}, not {}",
-                                     request_.coupon_id, home, record.partition)});
+                                     topology::quote_prefix(request_.coupon_id), home, record.partition)});
     return;
   }
 
@@ -118,18 +118,9 @@ void IssuanceProcessor::count(const Decision& d, const DecisionInput& in) {
 }
 
 void IssuanceProcessor::dead_letter(const Record& record, const DlqVerdict& verdict) {
-  const std::string partition = fmt::format("{}", record.partition);
-  const std::string offset = fmt::format("{}", record.offset);
-  const std::string failed_at = fmt::format("{}", context_->wall_clock_ms());
-  const std::array<Header, 6> headers{
-      Header{dlq_header::kReason, to_string(verdict.reason)},
-      Header{dlq_header::kError, verdict.error},
-      Header{dlq_header::kSourceTopic, record.topic},
-      Header{dlq_header::kSourcePartition, partition},
-      Header{dlq_header::kSourceOffset, offset},
-      Header{dlq_header::kFailedAt, failed_at},
-  };
-  context_->forward(dlq_, Message{record.key, record.value, record.timestamp, headers});
+  const topology::DeadLetter entry(record, to_string(verdict.reason), verdict.error, context_->wall_clock_ms(),
+                                   options_.max_dead_letter_bytes);
+  context_->forward(dlq_, entry.message());
   dlq_count_[static_cast<size_t>(verdict.reason)]->add();
 }
 
