@@ -58,3 +58,43 @@ TEST_CASE("injected request errors on produce, fetch and offset commit are retri
   CHECK_MESSAGE(report.ok(), ops::format_report(report));
   CHECK(report.coupons.at("c").accepted == 1000);
 }
+
+TEST_CASE("exactly_once_v2: a 30 s broker outage mid-load stalls the instance, which resumes and answers everything") {
+  // During the outage the group loses the instance (session timeout), so its open
+  // transaction must be aborted while nothing answers: it keeps trying, stays alive and
+  // healthy, and once the broker is back it rejoins and finishes the work.
+  EmbeddedCluster cluster(3);
+  cluster.set_guarantee(processor::Guarantee::kExactlyOnceV2);
+  TempDir state;
+  cluster.define("a", 2000);
+  cluster.define("b", 300);
+  auto instance = cluster.start(state.path(), "p1");
+  EmbeddedCluster::wait_until_running({instance.get()}, 3);
+  int sent = 0;
+  auto send = [&](int n) {
+    for (int i = 0; i < n; ++i, ++sent) {
+      cluster.request(fmt::format("r{}", sent), sent % 4 ? "a" : "b", fmt::format("u{}", sent % 2500));
+    }
+  };
+  send(1500);
+  cluster.flush();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // mid-load: some of it is being processed
+
+  cluster.broker().set_broker_down(1);
+  send(500);  // queued by the test's producer until the broker is back
+  for (int s = 0; s < 30; ++s) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    REQUIRE_MESSAGE(!instance->done(), "the instance stopped during the outage: " << instance->error());
+    const int64_t idle_ms = EmbeddedCluster::now() - instance->last_step_ms();
+    CHECK_MESSAGE(idle_ms < 15'000, "the stream thread looks wedged (" << idle_ms << " ms since its last round)");
+  }
+  cluster.broker().set_broker_up(1);
+
+  send(1000);
+  cluster.flush();
+  cluster.wait_until_all_answered(std::chrono::seconds(120));
+  CHECK_FALSE(instance->done());
+  auto report = cluster.verify();
+  CHECK_MESSAGE(report.ok(), ops::format_report(report));
+  CHECK(report.coupons.at("b").accepted == 300);
+}

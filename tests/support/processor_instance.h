@@ -37,6 +37,8 @@ class ProcessorInstance {
     if (runner_.joinable()) runner_.join();
   }
   processor::ThreadStatus status() const { return thread_->status(); }
+  /// The liveness heartbeat /healthz reads.
+  EpochMillis last_step_ms() const { return thread_->last_step_ms(); }
   bool done() const { return done_; }
   const std::string& error() const { return error_; }
 
