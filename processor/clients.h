@@ -33,6 +33,12 @@ class RebalanceListener {
   virtual void on_lost(const std::vector<TopicPartition>& partitions) = 0;
 };
 
+/// The outcome of one Consumer::commit_async.
+struct CommitResult {
+  std::vector<std::pair<TopicPartition, Offset>> offsets;
+  std::string error;  // empty: the group stored them
+};
+
 struct Watermarks {
   Offset low;   // log start offset
   Offset high;  // log end offset (next offset to be written)
@@ -69,6 +75,11 @@ class Consumer {
 
   /// Commits `offsets` (next offsets to read) for the group, synchronously.
   virtual void commit(const std::vector<std::pair<TopicPartition, Offset>>& offsets) = 0;
+  /// The same without waiting: a group coordinator busy with a rebalance can hold a
+  /// commit for seconds. Its outcome arrives with a later poll(): take_commit_results.
+  virtual void commit_async(const std::vector<std::pair<TopicPartition, Offset>>& offsets) = 0;
+  /// Outcomes of commit_async calls that arrived since the last call.
+  virtual std::vector<CommitResult> take_commit_results() = 0;
   /// The group's committed offsets for `partitions` (absent: none committed).
   virtual std::map<TopicPartition, Offset> committed(const std::vector<TopicPartition>& partitions,
                                                      int timeout_ms) = 0;

@@ -125,6 +125,15 @@ void StreamThread::start() {
   // The side consumer reads changelogs and tables by explicit assignment; it never
   // joins the group or commits.
   side_ = clients_->consumer(side_props, config_.application_id + "-restore", nullptr);
+  changelog_reader_ = std::make_unique<ChangelogReader>(
+      *side_,
+      [this](const char* what, const std::function<void()>& call) {
+        until_done(what, [&] {
+          call();
+          return 0;
+        });
+      },
+      static_cast<RestoreListener*>(this));
 
   // Every topic must exist with the right partition count before anything is read:
   // an unknown topic would be auto-created by some brokers with the wrong count.
@@ -192,6 +201,7 @@ void StreamThread::step() {
   batch_.clear();
   more_records_ = main_->poll(batch_, kPollBatch, 0) == kPollBatch;
   route_main(batch_, main_->last_batch_epoch());
+  handle_commit_results();
   batch_.clear();
   const size_t side_records = side_->poll(batch_, kPollBatch, 0);
   more_records_ = more_records_ || side_records == kPollBatch;
@@ -200,7 +210,7 @@ void StreamThread::step() {
   // Every round, not only when the side consumer is idle: a restore whose changelog
   // ends in offsets without a record (transaction markers) ends by position, and
   // standbys and tables may keep the side consumer busy for as long as load lasts.
-  check_restore_positions();
+  start_restored_tasks();
 
   const size_t processed = process_tasks();
   last_processed_ = processed;
@@ -211,7 +221,7 @@ void StreamThread::step() {
   }
   if (clock_.now_ms() - last_commit_ms_ >= config_.commit_interval_ms) {
     commit_all();
-    flush_standbys();
+    changelog_reader_->flush_standbys();
     last_commit_ms_ = clock_.now_ms();
     publish_status();
   } else if (processed == 0) {
@@ -268,37 +278,10 @@ void StreamThread::add_input(TaskSlot& slot, size_t source, Record record) {
 
 void StreamThread::route_side(std::vector<Record>& records) {
   for (auto& r : records) {
-    auto route = side_routes_.find(TopicPartition{std::string(r.topic), r.partition});
-    if (route == side_routes_.end()) continue;  // a partition just unassigned
-    if (route->second.kind == SideRoute::Kind::kStandby) {
-      StandbySlot& standby = *standbys_.at(route->second.task.value);
-      for (auto& tail : standby.tails) {
-        if (tail.store != route->second.index || r.offset < tail.next) continue;
-        standby.task->restore(tail.store, r);
-        engine_metrics_->standby_applied[tail.store]->add();
-        tail.next = r.offset.next();
-        tail.dirty = true;
-      }
-      continue;
-    }
-    TaskSlot& slot = *tasks_.at(route->second.task.value);
-    if (route->second.kind == SideRoute::Kind::kTable) {
-      add_input(slot, route->second.index, std::move(r));
-      continue;
-    }
-    auto restore = std::find_if(slot.restoring.begin(), slot.restoring.end(),
-                                [&](const auto& x) { return x.store == route->second.index; });
-    if (restore == slot.restoring.end()) continue;  // finished; a late record of a batch
-    // A record at or past the end belongs to what processing will read (a table's
-    // source beyond the committed offset): never applied here.
-    if (r.offset < restore->end) {
-      slot.task->restore(route->second.index, r);
-      restore->next = r.offset.next();
-      engine_metrics_->restored[restore->store]->add();
-      ++slot.restored_records;
-      slot.restored_bytes += (r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0);
-    }
-    if (r.offset.next() >= restore->end) finish_restore(slot, restore->store);
+    if (changelog_reader_->apply(r)) continue;  // a restore or a standby's
+    auto route = table_routes_.find(TopicPartition{std::string(r.topic), r.partition});
+    if (route == table_routes_.end()) continue;  // a partition just unassigned
+    add_input(*tasks_.at(route->second.first), route->second.second, std::move(r));
   }
 }
 
@@ -342,7 +325,7 @@ void StreamThread::apply_backpressure() {
   }
 }
 
-bool StreamThread::commit_all() {
+bool StreamThread::commit_all(bool handing_over) {
   std::vector<std::pair<TopicPartition, Offset>> offsets;
   bool dirty = false;
   for (auto& [p, slot] : tasks_) {
@@ -353,13 +336,32 @@ bool StreamThread::commit_all() {
       offsets.emplace_back(task.source_partitions()[s], task.next_offsets()[s]);
     }
   }
-  if (!dirty) return true;
+  if (!dirty) {
+    // Nothing new to make durable; the group's copy of the offsets may still lag (a
+    // commit refused during a rebalance): it is sent again until the group has it.
+    if (!exactly_once() || broker_stores_txn_offsets_ != true) commit_offsets(offsets, /*only_behind=*/true, handing_over);
+    if (handing_over && !exactly_once()) {
+      // The last recorded positions were sent after the last checkpoint: acknowledged
+      // and checkpointed now, a restart of this instance reads nothing back.
+      try {
+        producer_->flush(30'000);
+        for (auto& [p, slot] : tasks_) {
+          if (slot->task->state() == TaskState::kRunning) slot->task->checkpoint();
+        }
+      } catch (const RetriableError& e) {
+        log::warn("final checkpoint skipped: {}", e.what());
+      }
+    }
+    return true;
+  }
   using std::chrono::steady_clock;
   const auto started = steady_clock::now();
   steady_clock::time_point flushed, committed;
   try {
     if (exactly_once()) {
-      // Outputs, changelog records and input offsets become visible together.
+      // Outputs, changelog records and input offsets become visible together; the input
+      // position is recorded with the state inside the same transaction.
+      record_source_offsets();
       producer_->send_offsets_to_transaction(offsets, *main_, kBrokerTimeoutMs);
       flushed = steady_clock::now();
       // From here the transaction is committing: nothing may join it, and a commit that
@@ -371,14 +373,20 @@ bool StreamThread::commit_all() {
       });
       producer_->begin_transaction();
       committed = steady_clock::now();
-      // Stores may only be checkpointed once the offsets are stored.
-      if (!mirror_transactional_offsets(offsets)) return false;
+      mirror_transactional_offsets(offsets);
     } else {
       producer_->flush(30'000);
       flushed = steady_clock::now();
-      main_->commit(offsets);
+      // Every output so far is acknowledged: the input position they cover is recorded
+      // with the state (made durable by the next flush, or now if the partitions are
+      // about to move), so whoever restores the state resumes there.
+      record_source_offsets();
+      if (handing_over) producer_->flush(30'000);
+      // The group's copy, without waiting: a coordinator in the middle of a rebalance
+      // holds (the embedded broker) or refuses (any broker) commits, and the thread would
+      // stall with it. The recorded position makes a refused commit cost no replay.
+      commit_offsets(offsets, /*only_behind=*/false, handing_over);
       committed = steady_clock::now();
-      for (const auto& [tp, offset] : offsets) known_committed_[tp] = offset;
     }
   } catch (const RetriableError& e) {
     log::warn("commit postponed: {}", e.what());
@@ -387,6 +395,8 @@ bool StreamThread::commit_all() {
     abort_and_redo(e.what());
     return false;
   }
+  // Every output and changelog record is acknowledged (or committed with the
+  // transaction), the input position recorded: the stores may checkpoint.
   for (auto& [p, slot] : tasks_) {
     if (slot->task->state() == TaskState::kRunning && slot->task->dirty()) slot->task->checkpoint();
   }
@@ -402,10 +412,46 @@ bool StreamThread::commit_all() {
   return true;
 }
 
+void StreamThread::commit_offsets(const std::vector<std::pair<TopicPartition, Offset>>& offsets, bool only_behind,
+                                  bool always) {
+  // One commit in flight at a time: while a rebalancing coordinator holds one, the
+  // next would only queue up behind it (the next interval sends the newest offsets).
+  if (outstanding_commits_ > 0 && !always) return;
+  std::vector<std::pair<TopicPartition, Offset>> commit;
+  for (const auto& entry : offsets) {
+    auto known = known_committed_.find(entry.first);
+    if (!only_behind || known == known_committed_.end() || known->second != entry.second) commit.push_back(entry);
+  }
+  if (commit.empty()) return;
+  ++outstanding_commits_;
+  main_->commit_async(commit);
+}
+
+void StreamThread::handle_commit_results() {
+  for (const CommitResult& result : main_->take_commit_results()) {
+    if (outstanding_commits_ > 0) --outstanding_commits_;
+    if (result.error.empty()) {
+      for (const auto& [tp, offset] : result.offsets) known_committed_[tp] = offset;
+      continue;
+    }
+    // Refused while the group rebalances, mostly: the next commit carries newer offsets,
+    // and the position recorded with the state already covers these.
+    if (refused_commits_++ % 50 == 0) {
+      log::warn("offset commit refused ({} so far): {}", refused_commits_, result.error);
+    }
+  }
+}
+
+void StreamThread::record_source_offsets() {
+  for (auto& [p, slot] : tasks_) {
+    if (slot->task->state() == TaskState::kRunning && slot->task->dirty()) slot->task->record_source_offsets();
+  }
+}
+
 void StreamThread::shutdown() {
   log::info("shutting down");
   stopping_ = true;
-  commit_all();
+  commit_all(/*handing_over=*/true);
   main_->close();  // leaves the group; on_revoked commits and closes the tasks
   while (!tasks_.empty()) close_task(Partition{tasks_.begin()->first}, true);
   while (!standbys_.empty()) close_standby(Partition{standbys_.begin()->first}, false);

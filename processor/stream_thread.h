@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "processor/changelog_reader.h"
 #include "processor/clients.h"
 #include "processor/metrics/thread_metrics.h"
 #include "processor/streams_config.h"
@@ -74,7 +75,7 @@ struct ThreadStatus {
 /// Thread: run() on one thread; status() from any.
 /// Errors: run() throws FatalError when going on would be unsafe (truncated log,
 /// contradictory local state, failed delivery). Transient broker errors are retried.
-class StreamThread final : private RebalanceListener {
+class StreamThread final : private RebalanceListener, private RestoreListener {
  public:
   /// With a registry, the thread publishes its metrics there (docs/metrics.md). Its
   /// Kafka clients come from `clients` (default: librdkafka's).
@@ -93,12 +94,6 @@ class StreamThread final : private RebalanceListener {
  private:
   struct TaskSlot;
   struct StandbySlot;
-  struct SideRoute {
-    enum class Kind { kRestore, kTable, kStandby };
-    Partition task;
-    Kind kind;
-    size_t index;  // store index (restore, standby) or source index (table)
-  };
 
   void start();
   void step();
@@ -108,6 +103,11 @@ class StreamThread final : private RebalanceListener {
   void on_revoked(const std::vector<TopicPartition>& partitions) override;
   void on_lost(const std::vector<TopicPartition>& partitions) override;
 
+  // RestoreListener (logs and metrics of restores and standbys).
+  void on_restore_start(TaskId task, size_t store, const TopicPartition& changelog, Offset from, Offset to) override;
+  void on_record_applied(TaskId task, size_t store, const Record& record, bool standby) override;
+  void on_restore_end(TaskId task, size_t store) override;
+
   TaskEnvironment task_environment(Partition partition) const;
   void open_tasks(const std::vector<Partition>& partitions, bool already_assigned);
   /// Standby replicas (num.standby.replicas > 0): a warm copy of the stores of every
@@ -116,7 +116,6 @@ class StreamThread final : private RebalanceListener {
   void open_standby(Partition partition);
   /// With hand_over, its open stores wait in handed_over_ for the task taking over.
   void close_standby(Partition partition, bool hand_over);
-  void flush_standbys();
   /// Runs a broker call until it stops throwing RetriableError: a broker outage stalls
   /// the thread, never kills it. Once a stop is requested it gives up after a grace
   /// period with FatalError. (stream_thread_internal.h)
@@ -124,24 +123,35 @@ class StreamThread final : private RebalanceListener {
   auto until_done(const char* what, Fn&& fn);
   bool exactly_once() const;
   std::string transactional_id() const;
-  bool mirror_transactional_offsets(const std::vector<std::pair<TopicPartition, Offset>>& offsets);
+  void mirror_transactional_offsets(const std::vector<std::pair<TopicPartition, Offset>>& offsets);
   /// Exactly-once: aborts the open transaction and reopens every task at the last
   /// committed offsets, so that what the transaction held is redone.
   void abort_and_redo(const std::string& reason);
-  void start_task(TaskSlot& slot);
+  /// A restored task starts processing, each source from `start` (see ChangelogReader).
+  void start_task(TaskSlot& slot, const std::vector<Offset>& start);
+  void start_restored_tasks();
   void close_task(Partition partition, bool clean);
   std::vector<std::string> co_partitioned_topics() const;
   void check_partition_counts();
   void route_main(std::vector<Record>& records, uint64_t epoch);
   void add_input(TaskSlot& slot, size_t source, Record record);
   void route_side(std::vector<Record>& records);
-  void finish_restore(TaskSlot& slot, size_t store);
-  void check_restore_positions();
   size_t process_tasks();
   void apply_backpressure();
-  /// Flush, commit, checkpoint. Returns false if the commit could not be completed
-  /// now (it is retried at the next interval; nothing is checkpointed meanwhile).
-  bool commit_all();
+  /// At least once: flush, record each task's input position with its state, checkpoint,
+  /// commit the offsets to the group without waiting. Exactly once: record the input
+  /// positions, commit the transaction (with the offsets), checkpoint. `handing_over`
+  /// (revocation): the recorded positions are made durable before returning. Returns
+  /// false if nothing could be made durable now (retried at the next interval).
+  bool commit_all(bool handing_over = false);
+  /// Sends the offsets to the group without waiting (all of them, or those the group
+  /// is not known to have); skipped while one is in flight unless `always`.
+  void commit_offsets(const std::vector<std::pair<TopicPartition, Offset>>& offsets, bool only_behind,
+                      bool always = false);
+  /// Outcomes of the asynchronous offset commits.
+  void handle_commit_results();
+  /// Records each dirty task's input position with its state (Task::record_source_offsets).
+  void record_source_offsets();
   void publish_status();
   // Metrics (stream_thread_metrics.cc).
   void init_metrics(std::shared_ptr<prometheus::Registry> registry);
@@ -165,7 +175,8 @@ class StreamThread final : private RebalanceListener {
   std::map<int32_t, std::unique_ptr<TaskSlot>> tasks_;
   std::map<int32_t, std::unique_ptr<StandbySlot>> standbys_;
   std::map<int32_t, std::vector<std::unique_ptr<state::MaterializedStore>>> handed_over_;
-  std::map<TopicPartition, SideRoute> side_routes_;
+  std::unique_ptr<ChangelogReader> changelog_reader_;  // restores and standbys, on side_
+  std::map<TopicPartition, std::pair<int32_t, size_t>> table_routes_;  // live table source -> task, source index
   std::vector<Record> batch_;
   EpochMillis last_commit_ms_ = 0;
   EpochMillis last_partition_check_ms_ = 0;
@@ -181,6 +192,8 @@ class StreamThread final : private RebalanceListener {
   uint64_t commits_ = 0;
   uint64_t rebalances_ = 0;
   uint64_t aborts_ = 0;
+  uint64_t refused_commits_ = 0;
+  int outstanding_commits_ = 0;  // commit_async calls not answered yet
   std::unique_ptr<ThreadMetrics> metrics_;
   struct EngineMetrics;
   std::unique_ptr<EngineMetrics> engine_metrics_;

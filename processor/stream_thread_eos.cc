@@ -18,13 +18,12 @@ std::string StreamThread::transactional_id() const {
   return config_.application_id + "-" + state_dir_->identity();
 }
 
-bool StreamThread::mirror_transactional_offsets(const std::vector<std::pair<TopicPartition, Offset>>& offsets) {
+void StreamThread::mirror_transactional_offsets(const std::vector<std::pair<TopicPartition, Offset>>& offsets) {
   // A broker that accepts send_offsets_to_transaction but stores nothing (the embedded
   // broker does exactly that) would make every restart re-read from the beginning. It
   // is found out from an offset this transaction moved (one it left as it was proves
   // nothing: the stored value might be from before); until then, and on such a broker,
-  // the offsets are also committed directly after each transaction commit. Returns
-  // whether the offsets are stored.
+  // the offsets are also committed directly (without waiting) after each transaction.
   if (!broker_stores_txn_offsets_) {
     const std::pair<TopicPartition, Offset>* moved = nullptr;
     for (const auto& entry : offsets) {
@@ -47,16 +46,9 @@ bool StreamThread::mirror_transactional_offsets(const std::vector<std::pair<Topi
   }
   if (broker_stores_txn_offsets_ == true) {
     for (const auto& [tp, offset] : offsets) known_committed_[tp] = offset;
-    return true;
+    return;
   }
-  try {
-    main_->commit(offsets);
-  } catch (const RetriableError& e) {
-    log::warn("direct offset commit after the transaction failed, checkpoint postponed: {}", e.what());
-    return false;
-  }
-  for (const auto& [tp, offset] : offsets) known_committed_[tp] = offset;
-  return true;
+  commit_offsets(offsets, /*only_behind=*/false);
 }
 
 void StreamThread::abort_and_redo(const std::string& reason) {

@@ -54,31 +54,21 @@ auto StreamThread::until_done(const char* what, Fn&& fn) {
 }
 
 struct StreamThread::StandbySlot {
-  std::unique_ptr<Task> task;
-  struct Tail {
-    size_t store;
-    TopicPartition changelog;
-    Offset next;  // the next changelog offset to apply
-    bool dirty = false;
-  };
-  std::vector<Tail> tails;
+  std::unique_ptr<Task> task;  // its changelog tails are the ChangelogReader's
 };
 
 struct StreamThread::TaskSlot {
   std::unique_ptr<Task> task;
   uint64_t created_epoch = 0;  // the main consumer's rebalance_count() at creation
-  std::vector<Offset> start_offsets;  // per source
+  std::vector<Offset> start_offsets;  // per source: committed, then where processing resumes
   std::vector<Offset> fetched;        // per source: next offset the task expects
-  struct Restore {
-    size_t store;
-    TopicPartition changelog;
-    Offset end;
-    Offset next;  // the next changelog offset to apply
-  };
-  std::vector<Restore> restoring;
   EpochMillis restore_started_ms = 0;
   uint64_t restored_records = 0;
   uint64_t restored_bytes = 0;  // keys and values, as read from the changelogs
+  struct RestoreSpan {
+    Offset next, end;
+  };
+  std::vector<std::optional<RestoreSpan>> restoring;  // per store, while it restores
   std::set<size_t> paused_sources;
 
   // Metrics of the partition (stream_thread_metrics.cc); gauges removed at close.

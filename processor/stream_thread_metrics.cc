@@ -126,8 +126,10 @@ void StreamThread::publish_metrics() {
         slot->lag[s]->set(static_cast<double>(std::max<int64_t>(0, high->value - next.value)));
       }
     }
-    for (const auto& r : slot->restoring) {
-      slot->restore_remaining[r.store]->set(static_cast<double>(std::max<int64_t>(0, r.end.value - r.next.value)));
+    for (size_t i = 0; i < slot->restoring.size(); ++i) {
+      if (const auto& span = slot->restoring[i]) {
+        slot->restore_remaining[i]->set(static_cast<double>(std::max<int64_t>(0, span->end.value - span->next.value)));
+      }
     }
     if (sizes && (task.state() == TaskState::kRestoring || task.state() == TaskState::kRunning)) {
       for (size_t i = 0; i < topology_.stores().size(); ++i) {

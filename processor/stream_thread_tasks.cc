@@ -28,38 +28,6 @@ TaskEnvironment StreamThread::task_environment(Partition partition) const {
   return env;
 }
 
-void StreamThread::finish_restore(TaskSlot& slot, size_t store) {
-  auto restore = std::find_if(slot.restoring.begin(), slot.restoring.end(),
-                              [&](const auto& x) { return x.store == store; });
-  slot.task->finish_restore(store, restore->end);
-  slot.restore_remaining[store]->set(0);
-  engine_metrics_->restore_duration[store]->observe(
-      static_cast<double>(std::max<EpochMillis>(0, clock_.now_ms() - slot.restore_started_ms)) / 1000);
-  const TopicPartition changelog = restore->changelog;
-  slot.restoring.erase(restore);
-  side_routes_.erase(changelog);
-  side_->unassign({changelog});
-  if (slot.restoring.empty()) start_task(slot);
-}
-
-void StreamThread::check_restore_positions() {
-  // Offsets that hold no record (compacted away, transaction markers) are never
-  // delivered, so a restore also ends when the fetch position has passed its end.
-  for (auto& [p, slot] : tasks_) {
-    for (size_t i = 0; i < slot->restoring.size();) {
-      const auto& restore = slot->restoring[i];
-      const auto position = side_->position(restore.changelog);
-      if (position && *position >= restore.end) {
-        finish_restore(*slot, restore.store);  // erases restoring[i]
-        i = 0;
-        if (slot->task->state() != TaskState::kRestoring) break;
-      } else {
-        ++i;
-      }
-    }
-  }
-}
-
 void StreamThread::on_assigned(const std::vector<TopicPartition>& partitions) {
   ++rebalances_;
   if (stopping_) {
@@ -123,59 +91,20 @@ void StreamThread::open_tasks(const std::vector<Partition>& partitions, bool alr
       }
       slot->start_offsets.push_back(wm.low);
     }
+    // Fetching starts at the committed offset; the restore may find the input position
+    // recorded with the state further on (start_task then drops what lies before it).
     slot->fetched = slot->start_offsets;
     main_assignment.emplace_back(sources[primary_source_], slot->start_offsets[primary_source_]);
+    to_pause.push_back(sources[primary_source_]);
 
     slot->restore_started_ms = clock_.now_ms();
+    slot->restoring.assign(topology_.stores().size(), std::nullopt);
     std::vector<std::unique_ptr<state::MaterializedStore>> handed_over;
     if (auto h = handed_over_.find(task.id().partition.value); h != handed_over_.end()) {
       handed_over = std::move(h->second);
       handed_over_.erase(h);
     }
-    for (const ChangelogSpec& c : task.begin_restore(std::move(handed_over))) {
-      const auto wm = until_done("reading watermarks",
-                                   [&] { return side_->query_watermarks(c.changelog, kBrokerTimeoutMs); });
-      const std::string store = topology_.stores()[c.store_index].name;
-      Offset end = wm.high;
-      if (c.is_source_topic) {
-        for (size_t s = 0; s < sources.size(); ++s) {
-          if (sources[s] == c.changelog) end = slot->start_offsets[s];
-        }
-      }
-      Offset start = c.position.value_or(Offset{0});
-      if (start > end && c.is_source_topic) {
-        // A table checkpointed past the committed input offset (a commit that failed
-        // after its checkpoint could only be this): rebuilt from its topic, which holds
-        // every row, rather than replaying requests against rows from their future.
-        log::warn("task {}: table store {} is at {} but {} was committed at {}; rebuilding it from the topic",
-                  task.id(), store, start, c.changelog, end);
-        task.reset_store(c.store_index);
-        start = Offset{0};
-      }
-      if (start > end) {
-        throw FatalError(fmt::format(
-            "task {}: store {} holds changelog {} up to offset {} but the log ends at {}: the "
-            "changelog was deleted or recreated; delete {} to rebuild the store",
-            task.id(), store, c.changelog, start, end, state_dir_->task_dir(task.id()).string()));
-      }
-      if (start < wm.low && start < end) {
-        throw FatalError(fmt::format(
-            "task {}: cannot restore store {}: needs {} from offset {} but the log now starts at "
-            "{} (records were deleted: on Kafka a changelog must be compacted, never deleted; "
-            "the embedded broker drops the oldest records beyond ~5 MB per partition)",
-            task.id(), store, c.changelog, start, wm.low));
-      }
-      if (start == end) {
-        task.finish_restore(c.store_index, end);
-        continue;
-      }
-      log::info("task {}: restoring store {} from {} offsets {}..{} ({} records)", task.id(), store,
-                c.changelog, start, end, end.value - start.value);
-      slot->restoring.push_back({c.store_index, c.changelog, end, start});
-      side_routes_[c.changelog] = SideRoute{task.id().partition, SideRoute::Kind::kRestore, c.store_index};
-      side_->assign({{c.changelog, start}});
-    }
-    if (!slot->restoring.empty()) to_pause.push_back(sources[primary_source_]);
+    changelog_reader_->add_active(task, task.begin_restore(std::move(handed_over)), slot->start_offsets);
   }
   if (already_assigned) {
     // Reopened in place (after an aborted transaction): rewind instead of assigning.
@@ -193,13 +122,19 @@ void StreamThread::open_tasks(const std::vector<Partition>& partitions, bool alr
   } else {
     main_->assign(main_assignment);
   }
+  // Input waits until the task has restored its stores (start_task resumes it).
   main_->pause(to_pause);
-  for (TaskSlot* slot : opened) {
-    if (slot->restoring.empty()) start_task(*slot);
+  start_restored_tasks();
+}
+
+void StreamThread::start_restored_tasks() {
+  for (auto& [partition, start] : changelog_reader_->take_restored()) {
+    auto it = tasks_.find(partition.value);
+    if (it != tasks_.end() && it->second->task->state() == TaskState::kRestoring) start_task(*it->second, start);
   }
 }
 
-void StreamThread::start_task(TaskSlot& slot) {
+void StreamThread::start_task(TaskSlot& slot, const std::vector<Offset>& start) {
   Task& task = *slot.task;
   if (slot.restored_records > 0) {
     const double seconds = std::max<EpochMillis>(1, clock_.now_ms() - slot.restore_started_ms) / 1000.0;
@@ -207,6 +142,10 @@ void StreamThread::start_task(TaskSlot& slot) {
               slot.restored_records, slot.restored_bytes, seconds, slot.restored_records / seconds,
               static_cast<double>(slot.restored_bytes) / seconds / 1e6);
   }
+  // Records below the start offsets were processed before (their outputs acknowledged):
+  // add_input drops what the consumer still delivers from the committed offset up to them.
+  slot.start_offsets = start;
+  for (size_t s = 0; s < start.size(); ++s) slot.fetched[s] = std::max(slot.fetched[s], start[s]);
   task.start_running(slot.start_offsets);
   std::string from;
   for (size_t s = 0; s < task.source_partitions().size(); ++s) {
@@ -216,26 +155,56 @@ void StreamThread::start_task(TaskSlot& slot) {
   const auto& sources = task.source_partitions();
   for (size_t s = 0; s < sources.size(); ++s) {
     if (s == primary_source_) continue;
-    side_routes_[sources[s]] = SideRoute{task.id().partition, SideRoute::Kind::kTable, s};
+    table_routes_[sources[s]] = {task.id().partition.value, s};
     side_->assign({{sources[s], slot.start_offsets[s]}});
   }
   main_->resume({sources[primary_source_]});
+}
+
+void StreamThread::on_restore_start(TaskId task, size_t store, const TopicPartition&, Offset from, Offset to) {
+  auto it = tasks_.find(task.partition.value);
+  if (it != tasks_.end()) it->second->restoring.at(store) = TaskSlot::RestoreSpan{from, to};
+}
+
+void StreamThread::on_record_applied(TaskId task, size_t store, const Record& record, bool standby) {
+  if (standby) {
+    engine_metrics_->standby_applied[store]->add();
+    return;
+  }
+  engine_metrics_->restored[store]->add();
+  auto it = tasks_.find(task.partition.value);
+  if (it == tasks_.end()) return;
+  TaskSlot& slot = *it->second;
+  ++slot.restored_records;
+  slot.restored_bytes += (record.key ? record.key->size() : 0) + (record.value ? record.value->size() : 0);
+  if (auto& span = slot.restoring.at(store)) span->next = record.offset.next();
+}
+
+void StreamThread::on_restore_end(TaskId task, size_t store) {
+  auto it = tasks_.find(task.partition.value);
+  if (it == tasks_.end()) return;
+  TaskSlot& slot = *it->second;
+  slot.restoring.at(store).reset();
+  slot.restore_remaining[store]->set(0);
+  engine_metrics_->restore_duration[store]->observe(
+      static_cast<double>(std::max<EpochMillis>(0, clock_.now_ms() - slot.restore_started_ms)) / 1000);
 }
 
 void StreamThread::close_task(Partition partition, bool clean) {
   auto it = tasks_.find(partition.value);
   if (it == tasks_.end()) return;
   TaskSlot& slot = *it->second;
-  std::vector<TopicPartition> side_partitions;
-  for (auto r = side_routes_.begin(); r != side_routes_.end();) {
-    if (r->second.task == partition) {
-      side_partitions.push_back(r->first);
-      r = side_routes_.erase(r);
+  changelog_reader_->remove(partition);
+  std::vector<TopicPartition> tables;
+  for (auto r = table_routes_.begin(); r != table_routes_.end();) {
+    if (r->second.first == partition.value) {
+      tables.push_back(r->first);
+      r = table_routes_.erase(r);
     } else {
       ++r;
     }
   }
-  side_->unassign(side_partitions);
+  side_->unassign(tables);
   std::string at;
   for (size_t s = 0; s < slot.task->source_partitions().size(); ++s) {
     at += fmt::format("{}{}@{}", s ? ", " : "", slot.task->source_partitions()[s], slot.task->next_offsets()[s]);
@@ -252,7 +221,7 @@ void StreamThread::on_revoked(const std::vector<TopicPartition>& partitions) {
   if (abandoned_) return;
   // Commit everything processed so far (the revoked tasks are still ours until this
   // returns), then close the revoked tasks, keeping their local state for next time.
-  const bool committed = commit_all();
+  const bool committed = commit_all(/*handing_over=*/true);
   for (const auto& tp : partitions) close_task(tp.partition, committed);
   update_standbys();  // what we gave away, we keep warm
   publish_status();

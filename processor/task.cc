@@ -1,6 +1,7 @@
 #include "processor/task.h"
 
 #include <array>
+#include <cstring>
 #include <chrono>
 #include <stdexcept>
 #include <thread>
@@ -40,7 +41,8 @@ class Task::ChangelogAppender final : public state::ChangelogWriter {
   ChangelogAppender(Task& task, TopicPartition changelog)
       : task_(task), changelog_(std::move(changelog)) {}
   void append(std::string_view key, std::optional<std::string_view> value) override {
-    Message m{key, value, task_.current_ != nullptr ? task_.current_->timestamp : 0, {}};
+    // Stamped with the record being processed, or (input offsets recorded at a commit) now.
+    Message m{key, value, task_.current_ != nullptr ? task_.current_->timestamp : task_.env_.clock->now_ms(), {}};
     task_.outputs_.add(changelog_.topic, changelog_.partition, m);
   }
   const TopicPartition& changelog() const { return changelog_; }
@@ -397,6 +399,42 @@ void Task::deliver(topology::NodeRef node, const Record& record) {
     }
     case topology::NodeKind::kSource: throw std::logic_error("a source cannot be a child");
   }
+}
+
+namespace {
+// Encoded source offsets: a version byte, then one little-endian int64 per source.
+constexpr char kSourceOffsetsVersion = 1;
+}  // namespace
+
+bool Task::record_source_offsets() {
+  for (size_t i = 0; i < stores_.size(); ++i) {
+    if (!appenders_[i]) continue;
+    std::string bytes(1 + next_offsets_.size() * sizeof(int64_t), '\0');
+    bytes[0] = kSourceOffsetsVersion;
+    for (size_t s = 0; s < next_offsets_.size(); ++s) {
+      std::memcpy(bytes.data() + 1 + s * sizeof(int64_t), &next_offsets_[s].value, sizeof(int64_t));
+    }
+    stores_[i]->record_source_offsets(bytes);
+    outputs_.send_to(*env_.collector);
+    return true;
+  }
+  return false;
+}
+
+std::optional<std::vector<Offset>> Task::recorded_source_offsets() const {
+  for (size_t i = 0; i < stores_.size(); ++i) {
+    if (!appenders_[i]) continue;
+    const auto bytes = stores_[i]->source_offsets();
+    const size_t n = source_partitions_.size();
+    if (!bytes || bytes->size() != 1 + n * sizeof(int64_t) || (*bytes)[0] != kSourceOffsetsVersion) {
+      if (bytes) log::warn("task {}: ignoring recorded input offsets of an unknown form", id_);
+      return std::nullopt;
+    }
+    std::vector<Offset> offsets(n);
+    for (size_t s = 0; s < n; ++s) std::memcpy(&offsets[s].value, bytes->data() + 1 + s * sizeof(int64_t), sizeof(int64_t));
+    return offsets;
+  }
+  return std::nullopt;
 }
 
 void Task::checkpoint() {

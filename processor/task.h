@@ -132,6 +132,18 @@ class Task {
   /// Records were processed since the last checkpoint.
   bool dirty() const { return dirty_; }
 
+  // --- input position kept with the state --------------------------------------------
+  /// Records next_offsets() in the changelog of the task's first changelogged store
+  /// (sent now, made durable by the next flush): whoever restores that changelog, on
+  /// any instance, knows the inputs before these offsets need no processing again, even
+  /// when the group refused to commit them (it does while it rebalances). Call only
+  /// once every output of those inputs is acknowledged (at least once) or in the same
+  /// transaction (exactly once). Returns false if no store is changelogged.
+  bool record_source_offsets();
+  /// The input position last recorded with the state, per source, if any: after a
+  /// restore, from the changelog; after a reopen, from the store.
+  std::optional<std::vector<Offset>> recorded_source_offsets() const;
+
   // --- committing -------------------------------------------------------------------
   /// After the runtime flushed the collector and committed next_offsets(): makes the
   /// stores durable with their new positions.
@@ -140,6 +152,9 @@ class Task {
   /// Closes processors and stores (any state -> CLOSED). Unflushed store writes are
   /// dropped: after an unclean close the changelog restores them.
   void close();
+
+  /// The name of the store at `store_index` (the topology's order).
+  const std::string& store_name(size_t store_index) const { return topology_.stores().at(store_index).name; }
 
   /// Direct access to a store, for the test driver and tools.
   state::MaterializedStore& store(std::string_view name);

@@ -98,8 +98,26 @@ void MaterializedStore::remove(std::string_view key) {
   if (changelog_ != nullptr) changelog_->append(key, std::nullopt);
 }
 
+namespace {
+constexpr std::string_view kSourceOffsetsMeta = "source.offsets";
+}
+
 void MaterializedStore::apply(std::string_view key, std::optional<std::string_view> value) {
+  if (key == kSourceOffsetsKey) {
+    if (value) pending_source_offsets_.emplace(*value);
+    return;
+  }
   write(key, value);
+}
+
+void MaterializedStore::record_source_offsets(std::string_view bytes) {
+  pending_source_offsets_.emplace(bytes);
+  if (changelog_ != nullptr) changelog_->append(kSourceOffsetsKey, bytes);
+}
+
+std::optional<std::string> MaterializedStore::source_offsets() const {
+  if (pending_source_offsets_) return pending_source_offsets_;
+  return persistent_->get_meta(kSourceOffsetsMeta);
 }
 
 void MaterializedStore::write(std::string_view key, std::optional<std::string_view> value) {
@@ -121,6 +139,7 @@ ReadableStore& MaterializedStore::view(std::string_view name) {
 }
 
 bool MaterializedStore::has_unflushed_writes() const {
+  if (pending_source_offsets_) return true;
   for (const auto& ks : keyspaces_) {
     if (ks->dirty()) return true;
   }
@@ -131,7 +150,9 @@ void MaterializedStore::flush(Offset position) {
   if (!has_unflushed_writes() && position_ == position) return;
   auto writes = persistent_->new_write_set();
   for (const auto& ks : keyspaces_) ks->collect_dirty(*writes);
+  if (pending_source_offsets_) writes->put_meta(kSourceOffsetsMeta, *pending_source_offsets_);
   persistent_->write(*writes, position);
+  pending_source_offsets_.reset();
   for (const auto& ks : keyspaces_) ks->flushed();
   position_ = position;
 }

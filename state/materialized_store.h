@@ -18,6 +18,12 @@
 
 namespace couponflow::state {
 
+/// The key under which a task records, in one of its stores' changelogs, the input
+/// offsets its outputs and state changes cover (see MaterializedStore::
+/// record_source_offsets). Reserved: the leading NUL keeps it apart from any key a
+/// processor writes through the contract's formats.
+inline constexpr std::string_view kSourceOffsetsKey{"\0couponflow.source-offsets", 26};
+
 /// Where a store's writes go besides the store: the task sends them to the store's
 /// changelog topic partition. Asynchronous; the task learns the offsets at commit.
 class ChangelogWriter {
@@ -52,8 +58,17 @@ class MaterializedStore final : public KeyValueStore {
   /// A view by name, read-only for processors. Throws std::out_of_range if unknown.
   ReadableStore& view(std::string_view name);
 
-  /// Applies one restored changelog record (not logged again).
+  /// Applies one restored changelog record (not logged again). A source-offsets record
+  /// (kSourceOffsetsKey) goes to the store's metadata, never to its data.
   void apply(std::string_view key, std::optional<std::string_view> value);
+
+  /// Records opaque `bytes` (the task's input position) in the changelog and, at the
+  /// next flush, in the store's metadata: a new owner restoring the changelog, or this
+  /// one reopening the store, learns where the inputs it reflects end. Never visible
+  /// through get/for_each or the views.
+  void record_source_offsets(std::string_view bytes);
+  /// What record_source_offsets last recorded (restored or flushed), if anything.
+  std::optional<std::string> source_offsets() const;
 
   /// Writes every change since the last flush, in the store and its views, together
   /// with `position` (the next changelog offset not reflected), in one atomic write.
@@ -89,6 +104,7 @@ class MaterializedStore final : public KeyValueStore {
   std::vector<std::unique_ptr<KeyspaceStore>> keyspaces_;  // [0] primary, [i] view i
   ChangelogWriter* changelog_ = nullptr;
   std::optional<Offset> position_;
+  std::optional<std::string> pending_source_offsets_;  // recorded or restored, not flushed yet
 };
 
 }  // namespace couponflow::state

@@ -25,6 +25,8 @@ class WriteSet {
   virtual ~WriteSet() = default;
   virtual void put(Keyspace ks, std::string_view key, std::string_view value) = 0;
   virtual void remove(Keyspace ks, std::string_view key) = 0;
+  /// Store metadata (beside the position, outside every keyspace: never seen by reads).
+  virtual void put_meta(std::string_view key, std::string_view value) = 0;
   virtual size_t size() const = 0;
 };
 
@@ -53,6 +55,8 @@ class PersistentStore {
   virtual void write(WriteSet& writes, Offset position) = 0;
   /// The next changelog offset to restore from; nullopt for a store never written.
   virtual std::optional<Offset> position() const = 0;
+  /// Metadata written with WriteSet::put_meta.
+  virtual std::optional<std::string> get_meta(std::string_view key) = 0;
   /// Calls fn for every entry of ks in key order until fn returns false.
   virtual void for_each(Keyspace ks,
                         const std::function<bool(std::string_view, std::string_view)>& fn) = 0;

@@ -9,6 +9,7 @@
 
 #include "tests/support/coupon_fixture.h"
 #include "topology/coupon/dlq.h"
+#include "common/errors.h"
 #include "common/murmur2.h"
 #include "topology/coupon/issued_state.h"
 
@@ -350,4 +351,21 @@ TEST_CASE("crashes and wipes at random points never change a decision or let the
   std::map<std::string, int64_t> per_coupon;
   for (const auto& [key, value] : holdings) ++per_coupon[std::string(*coupon_of_holding_key(key))];
   for (const auto& c : coupons) CHECK(per_coupon[c] == faulty.issued_count(c));
+}
+
+TEST_CASE("the test driver restores through the runtime's changelog reader, with its checks") {
+  couponflow::testing::TempDir dir;
+  const auto topology = build_coupon_topology();
+  processor::testing::TopologyTestDriver::Options options;
+  options.state_dir = dir.path();
+  {
+    processor::testing::TopologyTestDriver driver(topology, options);
+    driver.pipe("coupon-catalog", "c", catalog_json("c", {5, {}, {}}), 1000);
+    driver.pipe("coupon-issuance", "c", request_json("r1", "c", "u1", std::nullopt), 2000);
+    driver.commit();
+  }
+  // Same local state, new (empty) topics: the store is ahead of its changelog, which was
+  // deleted or recreated. The driver refuses it, as the runtime does.
+  CHECK_THROWS_WITH_AS(processor::testing::TopologyTestDriver(topology, options),
+                       doctest::Contains("the changelog was deleted or recreated"), couponflow::FatalError);
 }

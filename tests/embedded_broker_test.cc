@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/murmur2.h"
+#include "state/materialized_store.h"
 #include "tests/support/embedded_cluster.h"
 
 using namespace couponflow;
@@ -114,14 +115,20 @@ TEST_CASE("restore drill: a wiped state directory is rebuilt from the changelog 
   }
   for (int i = 0; i < 200; ++i) cluster.request(fmt::format("new-{}", i), "big", fmt::format("new-user-{}", i));
   cluster.flush();
+  uint64_t positions = 0;  // recorded by the first run
+  kafka::read_topics(cluster.client(), {"coupon-processor-issued-changelog"}, [&](kafka::ReadRecord&& r) {
+    positions += r.key == state::kSourceOffsetsKey ? 1 : 0;
+  });
 
   auto instance = cluster.start(state.path(), "p1");
   EmbeddedCluster::wait_until_running({instance.get()}, 2);
   cluster.wait_for_answers(4200);
   uint64_t restored = 0;
   for (const auto& t : instance->status().tasks) restored += t.restored;
-  // Every holding came back from the changelog, and both definitions from the catalog.
-  CHECK(restored == 50 + 1000 + 2);
+  // Every holding came back from the changelog, and both definitions from the catalog,
+  // and the input positions recorded with the holdings.
+  CHECK(positions > 0);
+  CHECK(restored == 50 + 1000 + 2 + positions);
 
   std::map<std::string, coupon::CouponResult> by_id;
   for (const auto& r : cluster.results()) by_id[r.request_id] = r;

@@ -48,6 +48,7 @@ struct CountingStore final : PersistentStore {
   std::unique_ptr<WriteSet> new_write_set() override { return inner->new_write_set(); }
   void write(WriteSet& w, Offset p) override { inner->write(w, p); }
   std::optional<Offset> position() const override { return inner->position(); }
+  std::optional<std::string> get_meta(std::string_view key) override { return inner->get_meta(key); }
   void for_each(Keyspace ks, const std::function<bool(std::string_view, std::string_view)>& fn) override {
     inner->for_each(ks, fn);
   }
@@ -260,4 +261,46 @@ TEST_CASE("a flush large enough to be ingested as SST files keeps data, deletes,
   CHECK(s.snapshot() == model);
   // The view saw every insertion (the test view counts puts by first letter).
   CHECK(s.view("by-first-byte").get("a").has_value());
+}
+
+TEST_CASE("a recorded input position reaches the changelog and the store's metadata, never its data") {
+  couponflow::testing::TempDir dir;
+  RocksDbStoreFactory factory;
+  const StoreSpec spec = spec_with_count_view();
+  auto open = [&] { return std::make_unique<MaterializedStore>(spec, factory.open(dir.path() / "s", spec), 1 << 20); };
+  auto store = open();
+  RecordingChangelog changelog;
+  store->set_changelog(&changelog);
+  store->put("a1", "x");
+  store->record_source_offsets("position-1");
+  REQUIRE(changelog.records.size() == 2);
+  CHECK(changelog.records[1].first == kSourceOffsetsKey);
+  CHECK(changelog.records[1].second == "position-1");
+  CHECK(store->source_offsets() == "position-1");
+  CHECK_FALSE(store->get(kSourceOffsetsKey));
+  CHECK(store->snapshot() == std::map<std::string, std::string>{{"a1", "x"}});
+  CHECK(store->snapshot("by-first-byte") == std::map<std::string, std::string>{{"a", "1"}});
+  store->flush(Offset{2});
+  store.reset();
+
+  store = open();
+  CHECK(store->source_offsets() == "position-1");  // kept with the data it describes
+  // Restored from a changelog: a newer position goes to the metadata too, not the data.
+  store->apply(kSourceOffsetsKey, "position-2");
+  store->apply("b1", "y");
+  CHECK(store->source_offsets() == "position-2");
+  CHECK(store->snapshot() == std::map<std::string, std::string>{{"a1", "x"}, {"b1", "y"}});
+  store->flush(Offset{4});
+  store.reset();
+  store = open();
+  CHECK(store->source_offsets() == "position-2");
+
+  // A flush large enough to be ingested as SST files keeps it as well.
+  for (int i = 0; i < 25'000; ++i) store->apply(fmt::format("k{:06}", i), "v");
+  store->apply(kSourceOffsetsKey, "position-3");
+  store->flush(Offset{25'010});
+  store.reset();
+  store = open();
+  CHECK(store->source_offsets() == "position-3");
+  CHECK(store->position() == Offset{25'010});
 }

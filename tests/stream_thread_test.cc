@@ -266,3 +266,46 @@ TEST_CASE("a commit refused while the group rebalances is retried at the next ch
   CHECK(rt.cluster().committed(MockRuntime::kGroup)[p0] == Offset{40});
   instance->stop();
 }
+
+TEST_CASE("a crash while the group refuses commits replays nothing the recorded input position covers") {
+  // The group refuses commits while it rebalances (on the embedded broker for seconds at a
+  // time, over and over under churn). Each commit interval still records the input
+  // position with the state, so the next owner resumes there, not at the stale offset
+  // the group has.
+  Guarantee guarantee = Guarantee::kAtLeastOnce;
+  MockCluster::Options options;
+  SUBCASE("at_least_once") {}
+  SUBCASE("exactly_once_v2 on a broker that stores no transactional offsets") {
+    guarantee = Guarantee::kExactlyOnceV2;
+    options.transactions_store_offsets = false;
+  }
+  MockRuntime rt(1, options);
+  TempDir first_state, second_state;
+  rt.define("c", 100);
+  auto instance = rt.start(first_state.path(), guarantee);
+  rt.assign_all();
+  MockRuntime::wait_until([&] { return MockRuntime::running_tasks(*instance) == 1; }, "the task runs");
+  rt.cluster().begin_rebalance(MockRuntime::kGroup);
+  send_requests(rt, "c", 0, 50);
+  rt.wait_for_answers(50, *instance);
+  const int commits = rt.cluster().calls(MockCall::kCommit) + rt.cluster().calls(MockCall::kCommitTransaction);
+  MockRuntime::wait_until(
+      [&] { return rt.cluster().calls(MockCall::kCommit) + rt.cluster().calls(MockCall::kCommitTransaction) >= commits + 3; },
+      "a few more commit intervals pass");
+  rt.cluster().inject(MockCall::kPoll, MockFault::kFatal);  // the instance dies: no goodbye, no commit
+  MockRuntime::wait_until([&] { return instance->done(); }, "the instance dies");
+  instance.reset();
+  const auto committed = rt.cluster().committed(MockRuntime::kGroup);
+  const TopicPartition p0{"coupon-issuance", Partition{0}};
+  CHECK((!committed.contains(p0) || committed.at(p0) == Offset{0}));  // the group never got the 50
+
+  auto next = rt.start(second_state.path(), guarantee);  // another instance, no local state
+  rt.assign_all();
+  send_requests(rt, "c", 50, 10);
+  rt.wait_for_answers(60, *next);
+  next->stop();
+  const auto report = rt.verify();
+  CHECK_MESSAGE(report.ok(), ops::format_report(report));
+  CHECK(report.duplicate_results == 0);
+  CHECK(report.coupons.at("c").accepted == 60);
+}

@@ -134,6 +134,21 @@ struct KafkaConsumer::Impl {
   }
 
   std::exception_ptr pending;
+  std::vector<processor::CommitResult> commit_results;  // of commit_async, served by poll
+
+  static void on_commit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets, void* opaque) {
+    auto* self = static_cast<Impl*>(opaque);
+    processor::CommitResult result;
+    if (err) result.error = rd_kafka_err2str(err);
+    if (offsets != nullptr) {
+      for (int i = 0; i < offsets->cnt; ++i) {
+        const auto& e = offsets->elems[i];
+        if (e.err && result.error.empty()) result.error = fmt::format("{}-{}: {}", e.topic, e.partition, rd_kafka_err2str(e.err));
+        result.offsets.emplace_back(TopicPartition{e.topic, Partition{e.partition}}, Offset{e.offset});
+      }
+    }
+    self->commit_results.push_back(std::move(result));
+  }
 };
 
 KafkaConsumer::KafkaConsumer(const ClientProperties& overrides, const std::string& group_id,
@@ -166,7 +181,10 @@ KafkaConsumer::KafkaConsumer(const ClientProperties& overrides, const std::strin
   props.merge(overrides);
   rd_kafka_conf_t* conf = detail::make_conf(props);
   rd_kafka_conf_set_opaque(conf, impl_.get());
-  if (impl_->group_member) rd_kafka_conf_set_rebalance_cb(conf, &Impl::on_rebalance);
+  if (impl_->group_member) {
+    rd_kafka_conf_set_rebalance_cb(conf, &Impl::on_rebalance);
+    rd_kafka_conf_set_offset_commit_cb(conf, &Impl::on_commit);
+  }
   impl_->rk = detail::new_handle(RD_KAFKA_CONSUMER, conf);
   rd_kafka_poll_set_consumer(impl_->rk.get());
   impl_->queue = rd_kafka_queue_get_consumer(impl_->rk.get());
@@ -332,6 +350,19 @@ void KafkaConsumer::commit(const std::vector<std::pair<TopicPartition, Offset>>&
     throw RetriableError("offset commit failed: " + detail::error_text(err));
   }
 }
+
+void KafkaConsumer::commit_async(const std::vector<std::pair<TopicPartition, Offset>>& offsets) {
+  if (offsets.empty()) return;
+  auto list = detail::new_list(static_cast<int>(offsets.size()));
+  for (const auto& [tp, offset] : offsets) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition.value)->offset = offset.value;
+  }
+  if (rd_kafka_resp_err_t err = rd_kafka_commit(impl_->rk.get(), list.get(), 1)) {
+    impl_->commit_results.push_back({offsets, detail::error_text(err)});
+  }
+}
+
+std::vector<processor::CommitResult> KafkaConsumer::take_commit_results() { return std::exchange(impl_->commit_results, {}); }
 
 std::map<TopicPartition, Offset> KafkaConsumer::committed(const std::vector<TopicPartition>& partitions,
                                                           int timeout_ms) {

@@ -53,6 +53,8 @@ class KafkaConsumer final : public processor::Consumer {
   void seek(const std::vector<std::pair<TopicPartition, Offset>>& positions) override;
 
   void commit(const std::vector<std::pair<TopicPartition, Offset>>& offsets) override;
+  void commit_async(const std::vector<std::pair<TopicPartition, Offset>>& offsets) override;
+  std::vector<processor::CommitResult> take_commit_results() override;
   std::map<TopicPartition, Offset> committed(const std::vector<TopicPartition>& partitions,
                                              int timeout_ms) override;
 

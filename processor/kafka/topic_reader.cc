@@ -7,13 +7,6 @@
 
 namespace couponflow::kafka {
 
-std::optional<std::string_view> ReadRecord::header(std::string_view name) const {
-  for (const auto& [k, v] : headers) {
-    if (k == name) return std::string_view(v);
-  }
-  return std::nullopt;
-}
-
 namespace {
 ClientProperties reader_properties(const ClientProperties& props) {
   ClientProperties p{{"enable.auto.commit", "false"},

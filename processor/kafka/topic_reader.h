@@ -25,7 +25,14 @@ struct ReadRecord {
   std::optional<std::string> value;
   std::vector<std::pair<std::string, std::string>> headers;
 
-  std::optional<std::string_view> header(std::string_view name) const;
+  /// The last header named `name`, if any.
+  std::optional<std::string_view> header(std::string_view name) const {
+    std::optional<std::string_view> found;
+    for (const auto& [k, v] : headers) {
+      if (k == name) found = v;
+    }
+    return found;
+  }
 };
 
 struct TopicSnapshotInfo {

@@ -28,6 +28,8 @@ class MockConsumer final : public Consumer {
   void resume(const std::vector<TopicPartition>& partitions) override;
   void seek(const std::vector<std::pair<TopicPartition, Offset>>& positions) override;
   void commit(const std::vector<std::pair<TopicPartition, Offset>>& offsets) override;
+  void commit_async(const std::vector<std::pair<TopicPartition, Offset>>& offsets) override;
+  std::vector<CommitResult> take_commit_results() override { return std::exchange(commit_results_, {}); }
   std::map<TopicPartition, Offset> committed(const std::vector<TopicPartition>& partitions, int timeout_ms) override;
   Watermarks query_watermarks(const TopicPartition& tp, int timeout_ms) override;
   SourceProgress progress(const TopicPartition& tp, Offset next) override;
@@ -58,6 +60,7 @@ class MockConsumer final : public Consumer {
   bool assigned_in_callback_ = false;
   bool closed_ = false;
   int wake_fd_ = -1;
+  std::vector<CommitResult> commit_results_;
 };
 
 /// Role: a producer on a MockCluster. Outside a transaction, records are acknowledged

@@ -58,13 +58,15 @@ Offset MockCluster::append_locked(const TopicPartition& tp, LoggedRecord record)
 }
 
 Offset MockCluster::append(const std::string& topic, std::optional<Partition> partition,
-                           std::optional<std::string> key, std::optional<std::string> value, EpochMillis timestamp) {
+                           std::optional<std::string> key, std::optional<std::string> value, EpochMillis timestamp,
+                           std::span<const Header> headers) {
   const Partition p = partition ? *partition : key ? murmur2_partition(*key, partition_count(topic)) : Partition{0};
   std::lock_guard lock(mutex_);
   LoggedRecord r;
   r.key = std::move(key);
   r.value = std::move(value);
   r.timestamp = timestamp;
+  for (const auto& h : headers) r.headers.emplace_back(h.key, h.value);
   const Offset offset = append_locked({topic, p}, std::move(r));
   wake_all();
   return offset;
@@ -90,6 +92,26 @@ void MockCluster::keep_busy(const TopicPartition& tp, std::optional<LoggedRecord
     busy_.erase(tp);
   }
   wake_all();
+}
+
+Offset MockCluster::for_each_record(const TopicPartition& tp, Offset from,
+                                    const std::function<void(const LoggedRecord&)>& fn) {
+  std::deque<LoggedRecord>* log = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    log = &partition_(tp).records;
+  }
+  const auto end = static_cast<int64_t>(log->size());
+  for (int64_t o = std::max<int64_t>(0, from.value); o < end; ++o) {
+    const LoggedRecord& r = (*log)[static_cast<size_t>(o)];
+    if (!r.control) fn(r);
+  }
+  return Offset{std::max(end, from.value)};
+}
+
+LoggedRecord MockCluster::record_at(const TopicPartition& tp, Offset offset) const {
+  std::lock_guard lock(mutex_);
+  return partition_(tp).records.at(static_cast<size_t>(offset.value));
 }
 
 std::vector<LoggedRecord> MockCluster::records(const TopicPartition& tp) const {

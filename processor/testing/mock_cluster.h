@@ -18,11 +18,13 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -89,11 +91,17 @@ class MockCluster {
   /// Appends a record as another producer would, visible at once (in the key's murmur2
   /// partition unless `partition` is given). Returns its offset.
   Offset append(const std::string& topic, std::optional<Partition> partition, std::optional<std::string> key,
-                std::optional<std::string> value, EpochMillis timestamp);
+                std::optional<std::string> value, EpochMillis timestamp, std::span<const Header> headers = {});
+  /// Calls `fn` for each record of `tp` from `from` on (markers left out), in offset
+  /// order; returns the offset after the last. The references stay valid for as long as
+  /// the cluster lives (its logs only grow). Single-threaded use (the test driver).
+  Offset for_each_record(const TopicPartition& tp, Offset from, const std::function<void(const LoggedRecord&)>& fn);
   /// Appends a transaction marker: an offset no reader receives a record for.
   void append_transaction_marker(const TopicPartition& tp);
   /// Commits `offset` for `group` as a previous member would have.
   void set_committed(const std::string& group, const TopicPartition& tp, Offset offset);
+  /// The record at `offset` of `tp`.
+  LoggedRecord record_at(const TopicPartition& tp, Offset offset) const;
   /// The committed records of a partition, in offset order (markers left out).
   std::vector<LoggedRecord> records(const TopicPartition& tp) const;
   /// Every committed record of every partition of `topic`.

@@ -166,6 +166,16 @@ void MockConsumer::commit(const std::vector<std::pair<TopicPartition, Offset>>& 
   for (const auto& [tp, offset] : offsets) cluster_.committed_[group_][tp] = offset;
 }
 
+void MockConsumer::commit_async(const std::vector<std::pair<TopicPartition, Offset>>& offsets) {
+  // Done at once; the outcome is reported as a later poll would.
+  try {
+    commit(offsets);
+    commit_results_.push_back({offsets, ""});
+  } catch (const RetriableError& e) {
+    commit_results_.push_back({offsets, e.what()});
+  }
+}
+
 std::map<TopicPartition, Offset> MockConsumer::committed(const std::vector<TopicPartition>& partitions, int) {
   std::lock_guard lock(cluster_.mutex_);
   cluster_.check(MockCall::kCommitted);

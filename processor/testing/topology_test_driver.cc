@@ -4,35 +4,30 @@
 #include <stdexcept>
 
 #include "common/murmur2.h"
+#include "processor/testing/mock_clients.h"
 #include "state/rocksdb/rocksdb_store.h"
 
 namespace couponflow::processor::testing {
 
-/// The in-memory producer: appends to the driver's logs, acknowledged at once.
+/// The in-memory producer: appends to the driver's cluster, acknowledged at once.
 class TopologyTestDriver::Collector final : public RecordCollector {
  public:
   explicit Collector(TopologyTestDriver& driver) : driver_(driver) {}
 
   void send(const std::string& topic, std::optional<Partition> partition,
             const Message& message) override {
-    const Partition p = driver_.partition_for(message.key, partition);
+    ++driver_.counts_[topic];
     if (std::find(driver_.options_.discard_topics.begin(), driver_.options_.discard_topics.end(),
                   topic) != driver_.options_.discard_topics.end()) {
-      ++driver_.counts_[topic];
       return;
     }
-    LoggedRecord r;
-    if (message.key) r.key.emplace(*message.key);
-    if (message.value) r.value.emplace(*message.value);
-    r.timestamp = message.timestamp;
-    for (const auto& h : message.headers) r.headers.emplace_back(h.key, h.value);
-    auto& log = driver_.log_mut(topic, p);
-    r.partition = p;
-    r.offset = Offset{static_cast<int64_t>(log.size())};
-    driver_.written_[topic].emplace_back(p, r.offset);
-    log.push_back(std::move(r));
-    ++driver_.counts_[topic];
-    acked_[{topic, p}] = Offset{static_cast<int64_t>(log.size()) - 1};
+    driver_.ensure_topic(topic);
+    const Partition p = driver_.partition_for(message.key, partition);
+    const Offset offset = driver_.cluster_.append(topic, p, message.key ? std::optional<std::string>(*message.key) : std::nullopt,
+                                                  message.value ? std::optional<std::string>(*message.value) : std::nullopt,
+                                                  message.timestamp, message.headers);
+    driver_.written_[topic].emplace_back(p, offset);
+    acked_[{topic, p}] = offset;
   }
 
   std::optional<Offset> last_acked_offset(const TopicPartition& tp) const override {
@@ -58,21 +53,20 @@ TopologyTestDriver::TopologyTestDriver(const topology::Topology& topology, Optio
       store_factory_(std::make_unique<state::RocksDbStoreFactory>()),
       collector_(std::make_unique<Collector>(*this)) {
   if (options_.state_dir.empty()) throw std::invalid_argument("TopologyTestDriver needs a state_dir");
+  for (const auto& topic : topology_.topics(options_.application_id)) ensure_topic(topic);
+  restore_consumer_ = std::make_unique<MockConsumer>(cluster_, options_.application_id + "-restore", nullptr);
+  changelog_reader_ = std::make_unique<ChangelogReader>(
+      *restore_consumer_, [](const char*, const std::function<void()>& call) { call(); });
   tasks_.resize(static_cast<size_t>(options_.partitions));
   for (int32_t p = 0; p < options_.partitions; ++p) open_task(Partition{p});
 }
 
 TopologyTestDriver::~TopologyTestDriver() { tasks_.clear(); }
 
-std::deque<LoggedRecord>& TopologyTestDriver::log_mut(const std::string& topic, Partition partition) {
-  if (partition.value < 0 || partition.value >= options_.partitions) {
-    throw std::out_of_range("partition out of range");
-  }
-  return logs_[TopicPartition{topic, partition}];
-}
+void TopologyTestDriver::ensure_topic(const std::string& topic) { cluster_.create_topic(topic, options_.partitions); }
 
-const std::deque<LoggedRecord>& TopologyTestDriver::log(const std::string& topic, Partition partition) {
-  return log_mut(topic, partition);
+std::vector<LoggedRecord> TopologyTestDriver::log(const std::string& topic, Partition partition) const {
+  return cluster_.records(TopicPartition{topic, partition});
 }
 
 uint64_t TopologyTestDriver::record_count(const std::string& topic) const {
@@ -90,16 +84,9 @@ Partition TopologyTestDriver::partition_for(std::optional<std::string_view> key,
 Offset TopologyTestDriver::append(const std::string& topic, std::optional<std::string_view> key,
                                   std::optional<std::string_view> value, EpochMillis timestamp,
                                   std::optional<Partition> partition) {
-  const Partition p = partition_for(key, partition);
-  auto& log = log_mut(topic, p);
-  LoggedRecord r;
-  if (key) r.key.emplace(*key);
-  if (value) r.value.emplace(*value);
-  r.timestamp = timestamp;
-  r.partition = p;
-  r.offset = Offset{static_cast<int64_t>(log.size())};
-  log.push_back(std::move(r));
-  return log.back().offset;
+  ensure_topic(topic);
+  return cluster_.append(topic, partition_for(key, partition), key ? std::optional<std::string>(*key) : std::nullopt,
+                         value ? std::optional<std::string>(*value) : std::nullopt, timestamp);
 }
 
 Offset TopologyTestDriver::pipe(const std::string& topic, std::optional<std::string_view> key,
@@ -113,9 +100,9 @@ Offset TopologyTestDriver::pipe(const std::string& topic, std::optional<std::str
 void TopologyTestDriver::feed(TaskSlot& slot) {
   const auto& sources = slot.task->source_partitions();
   for (size_t s = 0; s < sources.size(); ++s) {
-    auto& log = log_mut(sources[s].topic, sources[s].partition);
-    for (auto o = slot.fetched[s]; o.value < static_cast<int64_t>(log.size()); o = o.next()) {
-      const LoggedRecord& lr = log[static_cast<size_t>(o.value)];
+    // The cluster's records stay where they are while the task holds views of them:
+    // its logs are only ever appended to.
+    slot.fetched[s] = cluster_.for_each_record(sources[s], slot.fetched[s], [&](const LoggedRecord& lr) {
       Record r;
       r.topic = sources[s].topic;
       r.partition = lr.partition;
@@ -124,8 +111,7 @@ void TopologyTestDriver::feed(TaskSlot& slot) {
       if (lr.key) r.key = std::string_view(*lr.key);
       if (lr.value) r.value = std::string_view(*lr.value);
       slot.task->add_record(s, std::move(r));
-    }
-    slot.fetched[s] = Offset{static_cast<int64_t>(log.size())};
+    });
   }
 }
 
@@ -146,13 +132,16 @@ std::vector<LoggedRecord> TopologyTestDriver::read_output(const std::string& top
   size_t& cursor = read_cursor_[topic];
   for (; cursor < it->second.size(); ++cursor) {
     const auto& [partition, offset] = it->second[cursor];
-    out.push_back(logs_.at(TopicPartition{topic, partition})[static_cast<size_t>(offset.value)]);
+    out.push_back(cluster_.record_at(TopicPartition{topic, partition}, offset));
   }
   return out;
 }
 
 void TopologyTestDriver::commit() {
   for (auto& slot : tasks_) {
+    // As the runtime's commit: outputs acknowledged (at once, here), the input position
+    // recorded with the state, offsets committed, stores checkpointed.
+    if (slot->task->dirty()) slot->task->record_source_offsets();
     const auto& sources = slot->task->source_partitions();
     const auto& next = slot->task->next_offsets();
     for (size_t s = 0; s < sources.size(); ++s) committed_[sources[s]] = next[s];
@@ -174,34 +163,32 @@ void TopologyTestDriver::open_task(Partition partition) {
   env.store_cache_bytes = options_.store_cache_bytes;
   slot->task = std::make_unique<Task>(TaskId{partition}, topology_, env);
 
-  for (const ChangelogSpec& c : slot->task->begin_restore()) {
-    auto& log = log_mut(c.changelog.topic, c.changelog.partition);
-    Offset end{static_cast<int64_t>(log.size())};
-    if (c.is_source_topic) {
-      auto it = committed_.find(c.changelog);
-      end = it == committed_.end() ? Offset{0} : it->second;
-    }
-    for (Offset o = c.position.value_or(Offset{0}); o < end; o = o.next()) {
-      const LoggedRecord& lr = log[static_cast<size_t>(o.value)];
-      Record r;
-      r.topic = c.changelog.topic;
-      r.partition = lr.partition;
-      r.offset = lr.offset;
-      r.timestamp = lr.timestamp;
-      if (lr.key) r.key = std::string_view(*lr.key);
-      if (lr.value) r.value = std::string_view(*lr.value);
-      slot->task->restore(c.store_index, r);
-    }
-    slot->task->finish_restore(c.store_index, end);
-  }
-
-  std::vector<Offset> start;
+  std::vector<Offset> committed;
   for (const auto& tp : slot->task->source_partitions()) {
     auto it = committed_.find(tp);
-    start.push_back(it == committed_.end() ? Offset{0} : it->second);
+    committed.push_back(it == committed_.end() ? Offset{0} : it->second);
   }
-  slot->fetched = start;
-  slot->task->start_running(start);
+  changelog_reader_->add_active(*slot->task, slot->task->begin_restore(), committed);
+  // The cluster answers every fetch at once: read until the reader has restored the task.
+  std::optional<std::vector<Offset>> start;
+  std::vector<Record> batch;
+  while (!start) {
+    batch.clear();
+    const size_t n = restore_consumer_->poll(batch, 10'000, 0);
+    for (const auto& r : batch) changelog_reader_->apply(r);
+    for (auto& [p, offsets] : changelog_reader_->take_restored()) {
+      if (p == partition) start = std::move(offsets);
+    }
+    if (!start && n == 0 && batch.empty()) {
+      // Nothing more to read, yet not restored: only an end beyond the log could do it.
+      for (auto& [p, offsets] : changelog_reader_->take_restored()) {
+        if (p == partition) start = std::move(offsets);
+      }
+      if (!start) throw std::logic_error("TopologyTestDriver: a restore did not finish");
+    }
+  }
+  slot->fetched = *start;
+  slot->task->start_running(*start);
   tasks_[static_cast<size_t>(partition.value)] = std::move(slot);
 }
 

@@ -1,10 +1,11 @@
 #pragma once
 // Runs a topology in-process, synchronously, with no broker: the counterpart of Kafka
-// Streams' TopologyTestDriver. Topics are in-memory logs; each partition's task is the
-// same Task class the runtime uses, with real (RocksDB) stores in a directory of the
-// caller's choosing. Beyond piping records and reading outputs, the driver can commit,
-// crash a task (drop it without a commit) and wipe its state, so restore and replay
-// paths are testable without Kafka.
+// Streams' TopologyTestDriver. Topics are the logs of a MockCluster; each partition's
+// task is the same Task class the runtime uses, with real (RocksDB) stores in a
+// directory of the caller's choosing, restored by the same ChangelogReader with the
+// same checks. Beyond piping records and reading outputs, the driver can commit, crash a
+// task (drop it without a commit) and wipe its state, so restore and replay paths are
+// testable without Kafka.
 
 #include <deque>
 #include <filesystem>
@@ -17,6 +18,7 @@
 
 #include "common/clock.h"
 #include "processor/record_collector.h"
+#include "processor/changelog_reader.h"
 #include "processor/task.h"
 #include "processor/testing/mock_cluster.h"
 #include "state/persistent_store.h"
@@ -56,11 +58,12 @@ class TopologyTestDriver {
   /// Records written to `topic` since the previous read_output of it, in write order.
   std::vector<LoggedRecord> read_output(const std::string& topic);
   /// Every record ever written to a partition of `topic`.
-  const std::deque<LoggedRecord>& log(const std::string& topic, Partition partition);
+  std::vector<LoggedRecord> log(const std::string& topic, Partition partition) const;
   uint64_t record_count(const std::string& topic) const;
 
   /// What the runtime's commit does: every task's output is acknowledged, its input
-  /// offsets committed, its stores checkpointed.
+  /// position recorded with its state (Task::record_source_offsets), its input offsets
+  /// committed, its stores checkpointed.
   void commit();
   /// Drops the task without committing and reopens it: the stores restore from their
   /// changelog position and uncommitted input is processed again. Models a SIGKILL
@@ -79,7 +82,7 @@ class TopologyTestDriver {
   class Collector;
   struct TaskSlot;
 
-  std::deque<LoggedRecord>& log_mut(const std::string& topic, Partition partition);
+  void ensure_topic(const std::string& topic);
   Partition partition_for(std::optional<std::string_view> key, std::optional<Partition> p) const;
   void open_task(Partition partition);
   void feed(TaskSlot& slot);
@@ -90,7 +93,9 @@ class TopologyTestDriver {
   ThreadMetrics metrics_;
   std::unique_ptr<state::PersistentStoreFactory> store_factory_;
   std::unique_ptr<Collector> collector_;
-  std::map<TopicPartition, std::deque<LoggedRecord>> logs_;
+  MockCluster cluster_;
+  std::unique_ptr<Consumer> restore_consumer_;
+  std::unique_ptr<ChangelogReader> changelog_reader_;
   std::map<std::string, std::vector<std::pair<Partition, Offset>>> written_;  // write order
   std::map<std::string, size_t> read_cursor_;
   std::map<std::string, uint64_t> counts_;

@@ -9,6 +9,7 @@
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -52,8 +53,12 @@ class RocksDbWriteSet final : public WriteSet {
     entries_.at(ks).push_back({std::string(key), std::nullopt});
     ++size_;
   }
+  void put_meta(std::string_view key, std::string_view value) override {
+    meta_.push_back({std::string(key), std::string(value)});
+  }
   size_t size() const override { return size_; }
   const std::vector<std::vector<Entry>>& entries() const { return entries_; }
+  const std::vector<Entry>& meta() const { return meta_; }
   /// Every keyspace's keys strictly increasing, as SST files require.
   bool sorted() const {
     for (const auto& ks : entries_) {
@@ -66,6 +71,7 @@ class RocksDbWriteSet final : public WriteSet {
 
  private:
   std::vector<std::vector<Entry>> entries_;
+  std::vector<Entry> meta_;
   size_t size_ = 0;
 };
 
@@ -171,6 +177,7 @@ class RocksDbStore final : public PersistentStore {
                 "batch", dir_);
         }
       }
+      for (const auto& m : set.meta()) check(batch.Put(meta_, slice(m.key), slice(*m.value)), "batch", dir_);
       check(batch.Put(meta_, slice(kPositionKey), slice(encode_offset(position))), "batch", dir_);
       rocksdb::WriteOptions options;
       options.sync = false;  // the WAL survives a process crash; the changelog covers the rest
@@ -180,6 +187,14 @@ class RocksDbStore final : public PersistentStore {
   }
 
   std::optional<Offset> position() const override { return position_; }
+
+  std::optional<std::string> get_meta(std::string_view key) override {
+    std::string value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_, slice(key), &value);
+    if (s.IsNotFound()) return std::nullopt;
+    check(s, "read metadata", dir_);
+    return value;
+  }
 
   /// A large write (a restore, mostly) becomes one SST file per keyspace, ingested
   /// together with the position in one atomic step: several times faster than memtable
@@ -207,7 +222,10 @@ class RocksDbStore final : public PersistentStore {
       for (size_t ks = 0; ks < set.entries().size(); ++ks) {
         if (!set.entries()[ks].empty()) add_file(keyspaces_[ks], set.entries()[ks]);
       }
-      add_file(meta_, {{std::string(kPositionKey), encode_offset(position)}});
+      std::vector<RocksDbWriteSet::Entry> meta = set.meta();
+      meta.push_back({std::string(kPositionKey), encode_offset(position)});
+      std::sort(meta.begin(), meta.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
+      add_file(meta_, meta);
       check(db_->IngestExternalFiles(args), "ingest", dir_);
     } catch (...) {
       for (const auto& f : files) std::filesystem::remove(f);  // moved ones are gone already

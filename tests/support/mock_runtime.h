@@ -94,7 +94,7 @@ class MockRuntime {
   }
   /// Waits until `pred()` holds, bounded.
   template <typename Pred>
-  static void wait_until(Pred pred, const char* what, std::chrono::seconds timeout = std::chrono::seconds(30)) {
+  static void wait_until(Pred pred, const std::string& what, std::chrono::seconds timeout = std::chrono::seconds(30)) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!pred()) {
       REQUIRE_MESSAGE(std::chrono::steady_clock::now() < deadline, "timed out waiting until " << what);
