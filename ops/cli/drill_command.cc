@@ -26,6 +26,9 @@ Run add_drill_command(CLI::App& root) {
     sub->add_option("--seed", o->seed, "random seed of the load");
     sub->add_option("--dir", o->work_dir, "keep state and logs here (default: a temporary directory)");
     sub->add_option("-X", o->process_settings, "key=value passed to every instance (repeatable)");
+    sub->add_option("--max-duplicates-per-request", o->max_duplicates_per_request,
+                    "fail if verify counts more replayed duplicate results per request than this")
+        ->check(CLI::NonNegativeNumber);
   }
   restore->add_option("--requests", o->requests, "requests before the wipe (default 60000)")
       ->check(CLI::Range(1, 2'000'000));

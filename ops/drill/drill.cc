@@ -10,6 +10,7 @@
 #include "common/errors.h"
 #include "common/log.h"
 #include "ops/answer_tracker.h"
+#include "ops/drill/broker_capacity.h"
 #include "ops/embedded_topics.h"
 #include "ops/fleet.h"
 #include "ops/signals.h"
@@ -114,8 +115,18 @@ void wait_answered(AnswerTracker& tracker, int64_t expected, const std::atomic<b
   }
 }
 
+/// On the embedded broker, refuses (before anything starts) a load that would overflow
+/// its partitions: verify could then only say "cannot verify".
+void require_fits(const Environment& env, const std::vector<PlannedRecord>& records, double seconds) {
+  if (!env.broker) return;  // a real cluster keeps what its retention says
+  int64_t capacity = 0;
+  for (const auto& c : env.coupons) capacity += c.definition.capacity;
+  // Allow half a replayed answer per request: far above what kills cost (see docs/design.md).
+  if (auto why = check_fits(records, env.partitions, seconds, 1.5, capacity)) throw std::invalid_argument(*why);
+}
+
 /// Stops every instance, runs verify, prints the verdict; the drill's exit code.
-int finish(Fleet& fleet, Environment& env) {
+int finish(Fleet& fleet, Environment& env, std::optional<double> max_duplicates_per_request) {
   bool clean = true;
   for (const auto& name : fleet.names()) {
     if (!fleet.running(name)) continue;
@@ -125,7 +136,16 @@ int finish(Fleet& fleet, Environment& env) {
   }
   const auto report = verify_topics(env.client(), env.topics);
   fmt::print("{}", format_report(report, 10));
-  const bool ok = report.ok() && clean;
+  const double duplicates =
+      report.requests > 0 ? static_cast<double>(report.duplicate_results) / static_cast<double>(report.requests) : 0;
+  fmt::print("replayed duplicates per request: {:.4f}\n", duplicates);
+  bool ok = report.ok() && clean;
+  if (max_duplicates_per_request && duplicates > *max_duplicates_per_request) {
+    fmt::print("drill: FAIL: more replayed duplicates per request than --max-duplicates-per-request {}\n",
+               *max_duplicates_per_request);
+    ok = false;
+    if (report.verdict() == Verdict::kPass) clean = false;  // exit 1
+  }
   if (env.own_dir && ok) std::filesystem::remove_all(env.dir);
   if (!ok) fmt::print("logs kept in {}\n", env.dir.string());
   if (!clean && report.verdict() == Verdict::kPass) return 1;
@@ -139,9 +159,6 @@ int run_restore_drill(const DrillOptions& o) {
   log::set_min_level(log::Level::kWarn);
   fmt::print("== restore drill ==\n");
   Environment env = prepare(o);
-  Fleet fleet(self_executable(), env.bootstrap, env.dir, instance_args(o, env.broker != nullptr));
-  const std::vector<std::string> names = start_instances(fleet, o.instances, env.partitions, stop);
-
   RequestMix mix;
   mix.id_prefix = fmt::format("restore-{}-", o.seed);
   mix.users = std::max<int64_t>(1000, o.requests);
@@ -149,6 +166,11 @@ int run_restore_drill(const DrillOptions& o) {
   const auto before = plan_requests(env.coupons, 0, o.requests, mix);
   mix.seed = o.seed + 1;
   const auto after = plan_requests(env.coupons, o.requests, std::max<int64_t>(1, o.requests / 10), mix);
+  std::vector<PlannedRecord> all = before;
+  all.insert(all.end(), after.begin(), after.end());
+  require_fits(env, all, 0);
+  Fleet fleet(self_executable(), env.bootstrap, env.dir, instance_args(o, env.broker != nullptr));
+  const std::vector<std::string> names = start_instances(fleet, o.instances, env.partitions, stop);
   AnswerTracker tracker(env.client(), env.topics, env.partitions, mix.id_prefix,
                         static_cast<size_t>(o.requests + o.requests / 10 + 1));
   kafka::KafkaProducer producer(env.client());
@@ -197,7 +219,7 @@ int run_restore_drill(const DrillOptions& o) {
   wait_answered(tracker, static_cast<int64_t>(before.size() + after.size()), stop, 300);
   fmt::print("after the restore: {} more records sent and answered\n", after.size());
   tracker.stop();
-  return finish(fleet, env);
+  return finish(fleet, env, o.max_duplicates_per_request);
 }
 
 int run_kill_drill(const DrillOptions& o) {
@@ -205,15 +227,15 @@ int run_kill_drill(const DrillOptions& o) {
   log::set_min_level(log::Level::kWarn);
   fmt::print("== kill drill ==\n");
   Environment env = prepare(o);
-  Fleet fleet(self_executable(), env.bootstrap, env.dir, instance_args(o, env.broker != nullptr));
-  const std::vector<std::string> names = start_instances(fleet, o.instances, env.partitions, stop);
-
   RequestMix mix;
   mix.id_prefix = fmt::format("kill-{}-", o.seed);
   const int64_t total = o.rate * o.duration_seconds;
   mix.users = std::max<int64_t>(1000, total);
   mix.seed = o.seed;
   const auto load = plan_requests(env.coupons, 0, total, mix);
+  require_fits(env, load, o.duration_seconds);
+  Fleet fleet(self_executable(), env.bootstrap, env.dir, instance_args(o, env.broker != nullptr));
+  const std::vector<std::string> names = start_instances(fleet, o.instances, env.partitions, stop);
   AnswerTracker tracker(env.client(), env.topics, env.partitions, mix.id_prefix, static_cast<size_t>(total));
   kafka::KafkaProducer producer(env.client());
   std::atomic<int64_t> sent{0};
@@ -244,7 +266,7 @@ int run_kill_drill(const DrillOptions& o) {
   fmt::print("load: {} records at {}/s over {} s, {} SIGKILLs; every record answered; {} changelog records "
              "restored along the way\n",
              load.size(), o.rate, o.duration_seconds, kills, restored);
-  return finish(fleet, env);
+  return finish(fleet, env, o.max_duplicates_per_request);
 }
 
 }  // namespace couponflow::ops

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,8 @@ struct DrillOptions {
   uint64_t seed = 11;
   std::filesystem::path work_dir;  // empty: a fresh directory under /tmp
   std::vector<std::string> process_settings;  // -X key=value for every instance
+  /// Fail (exit 1) if verify counts more replayed duplicate results per request.
+  std::optional<double> max_duplicates_per_request;
 };
 
 /// Stops one instance, wipes its state, restarts it, and reports what the restore took.
