@@ -16,9 +16,10 @@ packages=(
   libboost-dev        # Asio/Beast: the /metrics, /healthz, /readyz listener
   doctest-dev         # tests
 )
-# Tools the tests run: a real Prometheus (and promtool) scraping a processor, and the
-# deployment kit checks. Left out with --no-test-tools (e.g. the container image).
-test_tools=(prometheus python3 python3-yaml curl kcat)
+# Tools the tests run: a real Prometheus (and promtool) scraping a processor, the
+# deployment kit checks, and clang with its sanitizer and libFuzzer runtimes for the fuzz
+# targets (tests/fuzz). Left out with --no-test-tools (e.g. the container image).
+test_tools=(prometheus python3 python3-yaml curl kcat clang libclang-rt-14-dev)
 [ "${1:-}" = "--no-test-tools" ] || packages+=("${test_tools[@]}")
 missing=()
 for p in "${packages[@]}"; do
