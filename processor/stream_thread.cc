@@ -336,6 +336,10 @@ bool StreamThread::commit_all(bool handing_over) {
       offsets.emplace_back(task.source_partitions()[s], task.next_offsets()[s]);
     }
   }
+  // Exactly once: positions recorded in the open transaction (see below) commit with it,
+  // and the stores then checkpoint past them.
+  const bool had_positions = exactly_once() && positions_in_transaction_;
+  if (had_positions) dirty = true;
   if (!dirty) {
     // Nothing new to make durable; the group's copy of the offsets may still lag (a
     // commit refused during a rebalance): it is sent again until the group has it.
@@ -359,9 +363,7 @@ bool StreamThread::commit_all(bool handing_over) {
   steady_clock::time_point flushed, committed;
   try {
     if (exactly_once()) {
-      // Outputs, changelog records and input offsets become visible together; the input
-      // position is recorded with the state inside the same transaction.
-      record_source_offsets();
+      // Outputs, changelog records and input offsets become visible together.
       producer_->send_offsets_to_transaction(offsets, *main_, kBrokerTimeoutMs);
       flushed = steady_clock::now();
       // From here the transaction is committing: nothing may join it, and a commit that
@@ -373,6 +375,13 @@ bool StreamThread::commit_all(bool handing_over) {
       });
       producer_->begin_transaction();
       committed = steady_clock::now();
+      // The input position is recorded once its outputs are committed, at the start of
+      // the next transaction: inside the one it describes, it would outlive an abort on
+      // a broker that writes no transaction markers (the embedded broker) and skip
+      // inputs whose results the abort dropped. Not for partitions about to move: their
+      // changelog would be held in an open transaction the next owner must wait out.
+      // That transaction is committed at the next interval even if nothing else joins it.
+      positions_in_transaction_ = !handing_over && record_source_offsets();
       mirror_transactional_offsets(offsets);
     } else {
       producer_->flush(30'000);
@@ -398,7 +407,7 @@ bool StreamThread::commit_all(bool handing_over) {
   // Every output and changelog record is acknowledged (or committed with the
   // transaction), the input position recorded: the stores may checkpoint.
   for (auto& [p, slot] : tasks_) {
-    if (slot->task->state() == TaskState::kRunning && slot->task->dirty()) slot->task->checkpoint();
+    if (slot->task->state() == TaskState::kRunning && (slot->task->dirty() || had_positions)) slot->task->checkpoint();
   }
   ++commits_;
   const auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
@@ -442,10 +451,14 @@ void StreamThread::handle_commit_results() {
   }
 }
 
-void StreamThread::record_source_offsets() {
+bool StreamThread::record_source_offsets() {
+  bool recorded = false;
   for (auto& [p, slot] : tasks_) {
-    if (slot->task->state() == TaskState::kRunning && slot->task->dirty()) slot->task->record_source_offsets();
+    if (slot->task->state() == TaskState::kRunning && slot->task->dirty()) {
+      recorded = slot->task->record_source_offsets() || recorded;
+    }
   }
+  return recorded;
 }
 
 void StreamThread::shutdown() {

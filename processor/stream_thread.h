@@ -58,23 +58,27 @@ struct ThreadStatus {
 /// manual consumer for restores, standbys and co-partitioned tables, one idempotent or
 /// transactional producer), its tasks, its standby tasks and its state directory.
 ///
-/// Loop: wait for records (or the next commit) -> route records to tasks -> advance
-/// restores -> process -> every commit.interval.ms commit: flush the producer (all
-/// outputs and changelog records acknowledged), commit input offsets, then checkpoint
-/// the stores (their position follows the commit, as in Kafka Streams' postCommit).
-/// Under exactly_once_v2 the flush and offset commit are one transaction commit; an
-/// abortable error aborts it and reopens every task at the last committed offsets.
+/// Loop: wait for records (or the next commit) -> route records to tasks and to the
+/// ChangelogReader (restores, standbys) -> start restored tasks -> process -> every
+/// commit.interval.ms commit_all: flush the producer (all outputs and changelog records
+/// acknowledged), record each task's input position with its state, checkpoint the
+/// stores, and send the offsets to the group without waiting. Under exactly_once_v2 the
+/// recorded positions, outputs and offsets are one transaction; an abortable error
+/// aborts it and reopens every task at its last durable position.
 ///
 /// Rebalances (cooperative): an assigned partition becomes a task that restores its
-/// stores before processing (its input paused meanwhile); a revoked one is committed
-/// and closed, keeping its local state (and, with standby replicas, stays warm as a
+/// stores before processing (its input paused meanwhile), then resumes at the later of
+/// the committed and the recorded input position; a revoked one is committed and
+/// closed, keeping its local state (and, with standby replicas, stays warm as a
 /// standby); a lost one is closed without a commit.
 ///
 /// Split by concern: stream_thread.cc (loop, routing, commits), stream_thread_tasks.cc
-/// (assignment, restore), stream_thread_standby.cc, stream_thread_eos.cc.
+/// (assignment, restore), stream_thread_standby.cc, stream_thread_eos.cc; restores and
+/// standby tails are the ChangelogReader's; the clients come from a ClientSupplier.
 /// Thread: run() on one thread; status() from any.
 /// Errors: run() throws FatalError when going on would be unsafe (truncated log,
-/// contradictory local state, failed delivery). Transient broker errors are retried.
+/// contradictory local state, failed delivery). Broker calls the thread cannot do
+/// without are retried until the broker answers (until_done): an outage stalls it.
 class StreamThread final : private RebalanceListener, private RestoreListener {
  public:
   /// With a registry, the thread publishes its metrics there (docs/metrics.md). Its
@@ -150,8 +154,9 @@ class StreamThread final : private RebalanceListener, private RestoreListener {
                       bool always = false);
   /// Outcomes of the asynchronous offset commits.
   void handle_commit_results();
-  /// Records each dirty task's input position with its state (Task::record_source_offsets).
-  void record_source_offsets();
+  /// Records each dirty task's input position with its state (Task::record_source_offsets);
+  /// true if any was recorded.
+  bool record_source_offsets();
   void publish_status();
   // Metrics (stream_thread_metrics.cc).
   void init_metrics(std::shared_ptr<prometheus::Registry> registry);
@@ -194,6 +199,7 @@ class StreamThread final : private RebalanceListener, private RestoreListener {
   uint64_t aborts_ = 0;
   uint64_t refused_commits_ = 0;
   int outstanding_commits_ = 0;  // commit_async calls not answered yet
+  bool positions_in_transaction_ = false;  // exactly-once: the open transaction holds recorded positions
   std::unique_ptr<ThreadMetrics> metrics_;
   struct EngineMetrics;
   std::unique_ptr<EngineMetrics> engine_metrics_;

@@ -1,9 +1,6 @@
 #include "processor/stream_thread_internal.h"
 #include "state/state_directory.h"
 
-#include <filesystem>
-
-
 namespace couponflow::processor {
 
 using detail::kBrokerTimeoutMs;
@@ -58,6 +55,7 @@ void StreamThread::abort_and_redo(const std::string& reason) {
     producer_->abort_transaction(kBrokerTimeoutMs);
     return 0;
   });
+  positions_in_transaction_ = false;  // they went with it (the stores keep theirs)
   // Every task's work since the last commit was in the aborted transaction: reopen the
   // tasks, so that their stores drop it and their input resumes at the committed offsets.
   std::vector<Partition> partitions;

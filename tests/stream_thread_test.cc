@@ -309,3 +309,37 @@ TEST_CASE("a crash while the group refuses commits replays nothing the recorded 
   CHECK(report.duplicate_results == 0);
   CHECK(report.coupons.at("c").accepted == 60);
 }
+
+TEST_CASE("exactly_once_v2 without transaction markers: an aborted transaction never records an input position") {
+  // On the embedded broker an aborted transaction's delivered records stay visible. A
+  // position recorded inside the transaction it describes would survive an abort that
+  // dropped some of that transaction's results, and the next owner would skip requests
+  // nobody answered. The position is recorded only once its transaction committed.
+  MockCluster::Options options;
+  options.transaction_markers = false;
+  options.transactions_store_offsets = false;
+  MockRuntime rt(1, options);
+  TempDir first_state, second_state;
+  rt.define("c", 100);
+  auto instance = rt.start(first_state.path(), Guarantee::kExactlyOnceV2);
+  rt.assign_all();
+  MockRuntime::wait_until([&] { return MockRuntime::running_tasks(*instance) == 1; }, "the task runs");
+  MockRuntime::wait_until([&] { return rt.cluster().calls(MockCall::kCommitTransaction) >= 1; }, "a first commit");
+  // Results to a partition whose leader does not answer wait in the producer; the
+  // changelog is delivered. The commit then fails for good: the abort drops the results.
+  for (const char* topic : {"coupon-issued", "coupon-rejected"}) rt.cluster().hold_deliveries({topic, Partition{0}}, true);
+  rt.cluster().inject(MockCall::kCommitTransaction, MockFault::kAbortable);
+  rt.cluster().inject(MockCall::kCommitTransaction, MockFault::kFatal);  // the redo dies with the instance
+  send_requests(rt, "c", 0, 10);
+  MockRuntime::wait_until([&] { return instance->done(); }, "the instance dies");
+  instance.reset();
+  for (const char* topic : {"coupon-issued", "coupon-rejected"}) rt.cluster().hold_deliveries({topic, Partition{0}}, false);
+
+  auto next = rt.start(second_state.path(), Guarantee::kExactlyOnceV2);
+  rt.assign_all();
+  rt.wait_for_answers(10, *next);
+  next->stop();
+  const auto report = rt.verify();
+  CHECK_MESSAGE(report.ok(), ops::format_report(report));
+  CHECK(report.coupons.at("c").accepted == 10);
+}

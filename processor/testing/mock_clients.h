@@ -89,6 +89,9 @@ class MockProducer final : public Producer {
 
  private:
   void deliver_queued();  // lock held
+  /// Without transaction markers: delivers what the open transaction holds, but for
+  /// held partitions. Lock held.
+  void deliver_transactional();
 
   MockCluster& cluster_;
   bool transactional_;

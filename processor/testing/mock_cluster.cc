@@ -164,6 +164,15 @@ void MockCluster::hold_fetches(const TopicPartition& tp, bool held) {
   wake_all();
 }
 
+void MockCluster::hold_deliveries(const TopicPartition& tp, bool held) {
+  std::lock_guard lock(mutex_);
+  if (held) {
+    held_deliveries_.insert(tp);
+  } else {
+    held_deliveries_.erase(tp);
+  }
+}
+
 int MockCluster::calls(MockCall call) const {
   std::lock_guard lock(mutex_);
   return calls_[static_cast<size_t>(call)];

@@ -79,6 +79,10 @@ class MockCluster {
     /// False: offsets sent with a transaction are accepted and dropped, as the embedded
     /// broker does (librdkafka's mock cluster).
     bool transactions_store_offsets = true;
+    /// False: transactions leave no markers, as on the embedded broker: a transactional
+    /// record is visible once delivered (by a producer poll, or the flush that starts a
+    /// commit), aborted or not; an abort only drops what was not delivered yet.
+    bool transaction_markers = true;
   };
   MockCluster();
   explicit MockCluster(Options options);
@@ -121,6 +125,9 @@ class MockCluster {
   /// While set, every fetch of `tp` first appends a copy of this record, as a producer
   /// writing without pause would: its reader is never idle.
   void keep_busy(const TopicPartition& tp, std::optional<LoggedRecord> record);
+  /// While held, a producer delivers nothing to `tp` (a slow partition leader): its
+  /// records wait in the producer, and an abort drops them.
+  void hold_deliveries(const TopicPartition& tp, bool held);
   /// How many times `call` was made so far, faulted or not.
   int calls(MockCall call) const;
 
@@ -173,6 +180,7 @@ class MockCluster {
   bool down_ = false;
   std::set<TopicPartition> held_;
   std::map<TopicPartition, LoggedRecord> busy_;
+  std::set<TopicPartition> held_deliveries_;
   std::map<std::string, std::unique_ptr<Member>> members_;
   std::set<int> wake_fds_;
 };

@@ -28,20 +28,36 @@ std::optional<Offset> MockProducer::last_acked_offset(const TopicPartition& tp) 
 }
 
 void MockProducer::deliver_queued() {
-  for (auto& [tp, record] : queued_) acked_[tp] = cluster_.append_locked(tp, std::move(record));
-  if (!queued_.empty()) cluster_.wake_all();
-  queued_.clear();
+  std::erase_if(queued_, [&](auto& entry) {
+    if (cluster_.held_deliveries_.contains(entry.first)) return false;
+    acked_[entry.first] = cluster_.append_locked(entry.first, std::move(entry.second));
+    return true;
+  });
+  cluster_.wake_all();
+}
+
+void MockProducer::deliver_transactional() {
+  if (cluster_.options_.transaction_markers) return;  // visible at commit only
+  std::erase_if(pending_, [&](auto& entry) {
+    if (cluster_.held_deliveries_.contains(entry.first)) return false;
+    acked_[entry.first] = cluster_.append_locked(entry.first, std::move(entry.second));
+    return true;
+  });
+  cluster_.wake_all();
 }
 
 void MockProducer::flush(int) {
   std::lock_guard lock(cluster_.mutex_);
   cluster_.check(MockCall::kFlush);
   deliver_queued();
+  if (!queued_.empty()) throw RetriableError("mock: flush timed out with records for a held partition");
 }
 
 void MockProducer::poll() {
   std::lock_guard lock(cluster_.mutex_);
-  if (!cluster_.down_) deliver_queued();
+  if (cluster_.down_) return;
+  deliver_queued();
+  deliver_transactional();
 }
 
 int64_t MockProducer::in_flight() const { return static_cast<int64_t>(queued_.size() + pending_.size()); }
@@ -68,11 +84,18 @@ void MockProducer::send_offsets_to_transaction(const std::vector<std::pair<Topic
 
 void MockProducer::commit_transaction(int) {
   std::lock_guard lock(cluster_.mutex_);
+  if (!cluster_.down_) deliver_transactional();  // a commit starts with a flush
   try {
     cluster_.check(MockCall::kCommitTransaction);
   } catch (const RetriableError&) {
     committing_ = true;  // it may still complete: only this call again, or an abort
     throw;
+  }
+  for (const auto& [tp, record] : pending_) {
+    if (cluster_.held_deliveries_.contains(tp)) {
+      committing_ = true;
+      throw RetriableError("mock: commit timed out: records wait for " + tp.topic);
+    }
   }
   committing_ = false;
   for (auto& [tp, record] : pending_) acked_[tp] = cluster_.append_locked(tp, std::move(record));
