@@ -38,8 +38,23 @@ bs=$(cat "$work/boot")
 "$BIN" catalog put --bootstrap "$bs" --coupon c1 --capacity 5 --opens-at 0 | grep -q '"capacity":5' || fail "catalog put"
 "$BIN" catalog delete --bootstrap "$bs" --coupon c2 | grep -q "deleted c2" || fail "catalog delete"
 
+# One client configuration everywhere (contract v2): bootstrap.servers from --config or
+# -X instead of --bootstrap; an unknown librdkafka property is a one-line usage error.
+printf 'bootstrap.servers=%s\n# a comment\nsocket.keepalive.enable=true\n' "$bs" >"$work/client.properties"
+"$BIN" catalog put --config "$work/client.properties" --coupon c3 --capacity 1 | grep -q '"couponId":"c3"' || fail "catalog put --config"
+"$BIN" catalog put -X bootstrap.servers="$bs" --coupon c3 --capacity 2 | grep -q '"capacity":2' || fail "catalog put -X"
+set +e
+"$BIN" catalog put --bootstrap "$bs" -X no.such.property=1 --coupon c4 --capacity 1 2>"$work/err"; rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "an unknown property exited $rc, expected 2"
+[ "$(wc -l <"$work/err")" -eq 1 ] || fail "unknown property message is not one line: $(cat "$work/err")"
+set +e
+"$BIN" verify 2>"$work/err"; rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "verify without a cluster exited $rc, expected 2"
+
 # loadgen sends requests for the coupons in the catalog.
-"$BIN" loadgen --bootstrap "$bs" --requests 50 | grep -q "loadgen: 5[0-9] records (50 requests, 1 coupons)" || fail "loadgen"
+"$BIN" loadgen --bootstrap "$bs" --requests 50 | grep -q "loadgen: 5[0-9] records (50 requests, 2 coupons)" || fail "loadgen"
 
 # Misconfiguration is fatal with one clear line: this application's changelog is missing.
 set +e
@@ -90,6 +105,9 @@ set -e
 [ "$rc" -eq 0 ] || fail "processor exited $rc on SIGTERM: $(tail -5 "$work/p.err")"
 grep -q "shut down cleanly" "$work/p.err" || fail "no clean shutdown line"
 
-# verify: the 50 requests were all answered by the processor before it stopped.
+# verify: the 50 requests were all answered by the processor before it stopped; the
+# same through --config, and as the contract's JSON.
 "$BIN" verify --bootstrap "$bs" | grep -q "verify: PASS" || fail "verify"
+"$BIN" verify --config "$work/client.properties" --output json | grep -q '^{"verdict":"pass","requests":5[0-9],' ||
+  fail "verify --config --output json"
 echo "cli smoke: ok"
