@@ -343,3 +343,42 @@ TEST_CASE("exactly_once_v2 without transaction markers: an aborted transaction n
   CHECK_MESSAGE(report.ok(), ops::format_report(report));
   CHECK(report.coupons.at("c").accepted == 10);
 }
+
+TEST_CASE("exactly_once_v2: a revocation whose commit must abort redoes the kept task from its committed offset") {
+  // The abort happens inside the rebalance callback, between two polls. The kept task is
+  // reopened at its committed offset and must receive its input again from there; nothing
+  // it had been handed before the abort may be skipped or handed to it twice.
+  MockRuntime rt(2);
+  TempDir state;
+  const std::string a = coupon_in(0, 2), b = coupon_in(1, 2);
+  rt.define(a, 100);
+  rt.define(b, 100);
+  auto config = rt.config(state.path(), Guarantee::kExactlyOnceV2);
+  config.commit_interval_ms = 600'000;  // one transaction holds everything until the revocation
+  auto instance = rt.start(config);
+  rt.assign_all();
+  MockRuntime::wait_until([&] { return MockRuntime::running_tasks(*instance) == 2; }, "both tasks run");
+  send_requests(rt, a, 0, 20);
+  send_requests(rt, b, 20, 20);
+  // Processed records: the 40 requests and the 2 definitions.
+  MockRuntime::wait_until([&] { return instance->status().processed == 42; }, "all 40 are decided");
+  CHECK(rt.answered() == 0);  // in the open transaction
+
+  rt.cluster().inject(MockCall::kCommitTransaction, MockFault::kAbortable);
+  const TopicPartition p1{"coupon-issuance", Partition{1}};
+  rt.cluster().revoke(MockRuntime::kGroup, {p1});
+  MockRuntime::wait_until([&] { return rt.cluster().events_served(MockRuntime::kGroup); }, "the revocation is served");
+  CHECK(instance->status().aborted_transactions == 1);
+  send_requests(rt, a, 40, 10);
+  rt.cluster().assign(MockRuntime::kGroup, {p1});  // and back: partition 1 redoes its 20 too
+  // Redone: each task from its start (definition and requests), partition 0 with 10 more.
+  MockRuntime::wait_until([&] { return instance->status().processed == 42 + 31 + 21; }, "the work is redone");
+  instance->stop();
+  CHECK(instance->error().empty());
+  CHECK(rt.answered() == 50);
+  const auto report = rt.verify();
+  CHECK_MESSAGE(report.ok(), ops::format_report(report));
+  CHECK(report.duplicate_results == 0);
+  CHECK(report.coupons.at(a).accepted == 30);
+  CHECK(report.coupons.at(b).accepted == 20);
+}
