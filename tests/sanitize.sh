@@ -43,6 +43,6 @@ elif [ "$kind" = asan ]; then
   ctest --test-dir "$dir" --output-on-failure -j2 -E "prometheus_e2e|deploy_kit_check|fuzz_short"
 else
   # Excluded: a real Prometheus (not ours) and the long drills.
-  "$dir"/couponflow_tests -sf="*stream_thread_test*,*metrics_test*,*embedded_broker_test*,*standby_test*,*exactly_once_test*"
+  "$dir"/couponflow_tests -sf="*stream_thread_test*,*kafka_consumer_test*,*metrics_test*,*embedded_broker_test*,*standby_test*,*exactly_once_test*"
   ctest --test-dir "$dir" --output-on-failure -R "drill_restore_small|cli_smoke"
 fi
