@@ -32,5 +32,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# COUPONFLOW_CMAKE_ARGS: extra configure arguments, split on spaces (the Dockerfile passes
+# -DCOUPONFLOW_REVISION=...).
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${COUPONFLOW_CMAKE_ARGS:-}
 cmake --build build
