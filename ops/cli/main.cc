@@ -1,8 +1,11 @@
 // couponflow: one executable for the processor, the embedded broker and the tools.
 
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <map>
 
+#include "common/build_info.h"
 #include "common/errors.h"
 #include "common/log.h"
 #include "ops/cli/commands.h"
@@ -11,6 +14,7 @@ int main(int argc, char** argv) {
   using namespace couponflow;
   CLI::App app{"couponflow: a Kafka Streams-style stateful stream processor; its flagship job issues "
                "coupons first-come-first-served."};
+  app.set_version_flag("--version", fmt::format("couponflow {} (revision {})", build_version(), build_revision()));
   app.require_subcommand(1);
   std::map<CLI::App*, cli::Run> commands;
   auto add = [&](cli::Run run) { commands[app.get_subcommands({}).back()] = std::move(run); };
@@ -27,6 +31,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // Contract: bad flags exit 2 with a one-line message.

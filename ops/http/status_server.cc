@@ -12,6 +12,7 @@
 
 #include "common/errors.h"
 #include "common/log.h"
+#include "ops/http/process_collector.h"
 
 namespace couponflow::ops {
 
@@ -28,6 +29,7 @@ struct StatusServer::Impl {
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
   std::shared_ptr<prometheus::Registry> registry;
+  ProcessCollector process;
   std::function<Probe()> health, readiness;
   std::thread thread;
 
@@ -44,7 +46,9 @@ struct StatusServer::Impl {
       res.body() = "only GET\n";
     } else if (path == "/metrics") {
       std::ostringstream out;
-      prometheus::TextSerializer().Serialize(out, registry->Collect());
+      auto families = registry->Collect();
+      for (auto& f : process.Collect()) families.push_back(std::move(f));
+      prometheus::TextSerializer().Serialize(out, families);
       res.result(http::status::ok);
       res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
       res.body() = out.str();

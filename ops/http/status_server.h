@@ -19,7 +19,8 @@ struct Probe {
   std::string detail;  // the reason when not ok
 };
 
-/// Role: serves GET /metrics (the registry in Prometheus text format 0.0.4), GET
+/// Role: serves GET /metrics (the registry and the process's own series, ProcessCollector,
+/// in Prometheus text format 0.0.4), GET
 /// /healthz and GET /readyz (200 when the probe is ok, else 503 with its reason).
 /// Ours rather than prometheus-cpp's Exposer, which serves only the metrics path:
 /// orchestrators and load balancers expect health and readiness on the same port.

@@ -2,7 +2,9 @@
 // librdkafka configuration as plain key/value pairs, so that code outside
 // processor/kafka never sees rd_kafka_conf_t.
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -40,6 +42,10 @@ class ClientProperties {
 }  // namespace couponflow::kafka
 
 namespace couponflow::kafka {
+
+/// Receives a client's statistics document (librdkafka's STATISTICS.md JSON), every
+/// statistics.interval.ms, on the thread that polls the client.
+using StatisticsCallback = std::function<void(std::string_view json)>;
 
 /// Checks every property against librdkafka's configuration (name and value) without
 /// creating a client. Throws std::invalid_argument naming the first bad one.

@@ -1,15 +1,35 @@
 #pragma once
 // The production ClientSupplier: librdkafka clients.
 
+#include <memory>
+
 #include "processor/clients.h"
+
+namespace prometheus {
+class Registry;
+}
 
 namespace couponflow::kafka {
 
+class ClientStatistics;
+
 class KafkaClientSupplier final : public processor::ClientSupplier {
  public:
+  /// With a registry, every client reports librdkafka's statistics into it
+  /// (ClientStatistics; statistics.interval.ms defaults to 5000 then).
+  explicit KafkaClientSupplier(std::shared_ptr<prometheus::Registry> registry = nullptr);
+  ~KafkaClientSupplier() override;
+
   std::unique_ptr<processor::Consumer> consumer(const ClientProperties& properties, const std::string& group_id,
                                                 processor::RebalanceListener* listener) override;
   std::unique_ptr<processor::Producer> producer(const ClientProperties& properties) override;
+
+ private:
+  /// The properties with the statistics interval defaulted, and the callback for `role`.
+  std::pair<ClientProperties, StatisticsCallback> with_statistics(const ClientProperties& properties,
+                                                                  const char* role) const;
+
+  std::shared_ptr<ClientStatistics> statistics_;
 };
 
 }  // namespace couponflow::kafka

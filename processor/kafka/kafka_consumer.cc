@@ -31,6 +31,7 @@ struct KafkaConsumer::Impl {
   detail::Handle rk;
   rd_kafka_queue_t* queue = nullptr;  // the consumer queue (messages and events)
   RebalanceListener* listener = nullptr;
+  StatisticsCallback on_statistics;
   bool group_member = false;
   bool in_rebalance = false;
   bool assigned_in_callback = false;
@@ -152,9 +153,10 @@ struct KafkaConsumer::Impl {
 };
 
 KafkaConsumer::KafkaConsumer(const ClientProperties& overrides, const std::string& group_id,
-                             RebalanceListener* listener)
+                             RebalanceListener* listener, StatisticsCallback on_statistics)
     : impl_(std::make_unique<Impl>()) {
   impl_->listener = listener;
+  impl_->on_statistics = std::move(on_statistics);
   impl_->group_member = listener != nullptr;
   ClientProperties props{
       {"enable.auto.commit", "false"},
@@ -181,6 +183,7 @@ KafkaConsumer::KafkaConsumer(const ClientProperties& overrides, const std::strin
   props.merge(overrides);
   rd_kafka_conf_t* conf = detail::make_conf(props);
   rd_kafka_conf_set_opaque(conf, impl_.get());
+  if (impl_->on_statistics) rd_kafka_conf_set_stats_cb(conf, &detail::forward_statistics<Impl>);
   if (impl_->group_member) {
     rd_kafka_conf_set_rebalance_cb(conf, &Impl::on_rebalance);
     rd_kafka_conf_set_offset_commit_cb(conf, &Impl::on_commit);

@@ -32,8 +32,9 @@ class KafkaConsumer final : public processor::Consumer {
   /// defaults are cooperative-sticky, manual commits, no auto-created topics.
   /// Without: a manual-assignment consumer (group_id may still name the group whose
   /// offsets it reads).
+  /// `on_statistics`, if set, receives the client's statistics (statistics.interval.ms).
   KafkaConsumer(const ClientProperties& overrides, const std::string& group_id,
-                RebalanceListener* listener);
+                RebalanceListener* listener, StatisticsCallback on_statistics = {});
   ~KafkaConsumer() override;
   KafkaConsumer(const KafkaConsumer&) = delete;
   KafkaConsumer& operator=(const KafkaConsumer&) = delete;

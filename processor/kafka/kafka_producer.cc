@@ -19,6 +19,7 @@ struct KafkaProducer::Impl {
   // delivery callback needs no string work.
   std::map<std::pair<const rd_kafka_topic_t*, int32_t>, int64_t> acked;
   bool transactional = false;
+  StatisticsCallback on_statistics;
   uint64_t failed = 0;
   std::atomic<uint64_t> delivery_errors{0};  // written by librdkafka's thread in poll
   std::string first_error;
@@ -53,7 +54,9 @@ struct KafkaProducer::Impl {
   }
 };
 
-KafkaProducer::KafkaProducer(const ClientProperties& overrides) : impl_(std::make_unique<Impl>()) {
+KafkaProducer::KafkaProducer(const ClientProperties& overrides, StatisticsCallback on_statistics)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->on_statistics = std::move(on_statistics);
   const bool transactional = !overrides.get("transactional.id").empty();
   ClientProperties props{
       {"enable.idempotence", "true"},
@@ -78,6 +81,7 @@ KafkaProducer::KafkaProducer(const ClientProperties& overrides) : impl_(std::mak
   props.merge(overrides);
   rd_kafka_conf_t* conf = detail::make_conf(props);
   rd_kafka_conf_set_dr_msg_cb(conf, &Impl::on_delivery);
+  if (impl_->on_statistics) rd_kafka_conf_set_stats_cb(conf, &detail::forward_statistics<Impl>);
   rd_kafka_conf_set_opaque(conf, impl_.get());
   impl_->rk = detail::new_handle(RD_KAFKA_PRODUCER, conf);
   impl_->transactional = transactional;

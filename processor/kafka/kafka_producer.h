@@ -23,8 +23,9 @@ namespace couponflow::kafka {
 class KafkaProducer final : public processor::Producer {
  public:
   /// Defaults: idempotent, acks=all, linger 5 ms, murmur2_random partitioner (Java
-  /// compatible); `overrides` win.
-  explicit KafkaProducer(const ClientProperties& overrides);
+  /// compatible); `overrides` win. `on_statistics`, if set, receives the client's
+  /// statistics (statistics.interval.ms), served by poll() like delivery reports.
+  explicit KafkaProducer(const ClientProperties& overrides, StatisticsCallback on_statistics = {});
   ~KafkaProducer() override;
 
   void send(const std::string& topic, std::optional<Partition> partition,

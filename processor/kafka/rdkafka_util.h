@@ -43,6 +43,14 @@ inline void forward_log(const rd_kafka_t* rk, int level, const char* facility, c
   if (log::enabled(l)) log::write(l, fmt::format("librdkafka {} {}: {}", rd_kafka_name(rk), facility, message));
 }
 
+/// Hands a statistics document to the StatisticsCallback behind a client's opaque:
+/// `Owner` is the client's Impl, with an `on_statistics` member.
+template <typename Owner>
+int forward_statistics(rd_kafka_t*, char* json, size_t length, void* opaque) {
+  static_cast<Owner*>(opaque)->on_statistics(std::string_view(json, length));
+  return 0;  // librdkafka frees the document
+}
+
 /// Builds a conf from properties; throws FatalError naming the bad property.
 inline rd_kafka_conf_t* make_conf(const ClientProperties& props) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
