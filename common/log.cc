@@ -8,10 +8,13 @@
 #include <mutex>
 #include <string>
 
+#include "common/json_string.h"
+
 namespace couponflow::log {
 namespace {
 
 std::atomic<Level> g_min_level{Level::kInfo};
+std::atomic<Format> g_format{Format::kText};
 std::mutex g_instance_mutex;
 std::string g_instance = "couponflow";
 
@@ -34,6 +37,8 @@ void set_instance(std::string_view name) {
 
 void set_min_level(Level level) { g_min_level = level; }
 
+void set_format(Format format) { g_format = format; }
+
 bool enabled(Level level) { return level >= g_min_level.load(std::memory_order_relaxed); }
 
 void write(Level level, std::string_view message) {
@@ -48,9 +53,19 @@ void write(Level level, std::string_view message) {
     std::lock_guard lock(g_instance_mutex);
     instance = g_instance;
   }
-  std::string line = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z {:5} [{}] {}\n",
-                                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                                 tm.tm_min, tm.tm_sec, ms, level_name(level), instance, message);
+  const std::string ts = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+  std::string line;
+  if (g_format.load(std::memory_order_relaxed) == Format::kJson) {
+    // Messages may quote hostile input: append_json_string keeps the line valid JSON.
+    line = fmt::format(R"({{"ts":"{}","level":"{}","instance":)", ts, level_name(level));
+    append_json_string(line, instance);
+    line += R"(,"message":)";
+    append_json_string(line, message);
+    line += "}\n";
+  } else {
+    line = fmt::format("{} {:5} [{}] {}\n", ts, level_name(level), instance, message);
+  }
   // One write per line keeps lines whole when several threads or processes share stderr.
   [[maybe_unused]] auto written = ::write(STDERR_FILENO, line.data(), line.size());
 }

@@ -1,7 +1,8 @@
 #pragma once
 // Minimal structured logging to stderr: one line per event, with wall-clock time, level
 // and the instance name, written with a single write(2) so lines from several threads
-// or processes never interleave.
+// or processes never interleave. As text for people, or as one JSON object per line
+// (log.format=json) for a log pipeline: {"ts":...,"level":...,"instance":...,"message":...}.
 
 #include <string_view>
 
@@ -10,10 +11,12 @@
 namespace couponflow::log {
 
 enum class Level { kDebug, kInfo, kWarn, kError };
+enum class Format { kText, kJson };
 
 /// Names this process in every line (e.g. the processor's instance id). Call once at start.
 void set_instance(std::string_view name);
 void set_min_level(Level level);
+void set_format(Format format);
 bool enabled(Level level);
 void write(Level level, std::string_view message);
 

@@ -83,6 +83,11 @@ void apply_setting(AppConfig& config, const std::string& key, const std::string&
     s.metrics_per_record = value == "info";
   } else if (key == "metrics.coupon.series.max") {
     s.metrics_max_keyed_series = static_cast<size_t>(to_int(key, value, 0));
+  } else if (key == "shutdown.timeout.ms") {
+    config.shutdown_timeout_ms = to_int(key, value, 0);
+  } else if (key == "log.format") {
+    if (value != "text" && value != "json") throw std::invalid_argument("log.format must be text or json");
+    config.log_format = value == "json" ? log::Format::kJson : log::Format::kText;
   } else if (key == "log.level") {
     if (value == "debug") {
       config.log_level = log::Level::kDebug;
@@ -116,6 +121,11 @@ void apply_setting(AppConfig& config, const std::string& key, const std::string&
   } else {
     s.client.set(key, value);
   }
+}
+
+void apply_logging(const AppConfig& config) {
+  log::set_min_level(config.log_level);
+  log::set_format(config.log_format);
 }
 
 }  // namespace couponflow::ops

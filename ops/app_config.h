@@ -19,6 +19,9 @@ struct AppConfig {
   processor::StreamsConfig streams;
   coupon::CouponOptions coupon;
   log::Level log_level = log::Level::kInfo;
+  log::Format log_format = log::Format::kText;
+  /// How long a graceful stop may take before the process exits without finishing it.
+  int64_t shutdown_timeout_ms = 60'000;
 };
 
 /// Reads "key=value" lines ('#' comments, blank lines ignored). Throws
@@ -27,5 +30,8 @@ std::vector<std::pair<std::string, std::string>> read_properties(const std::file
 
 /// Applies one setting. Throws std::invalid_argument for a bad value of a known key.
 void apply_setting(AppConfig& config, const std::string& key, const std::string& value);
+
+/// Makes this process log as configured (log.level, log.format).
+void apply_logging(const AppConfig& config);
 
 }  // namespace couponflow::ops

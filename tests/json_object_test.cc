@@ -10,6 +10,7 @@
 #include "topology/coupon/json_object.h"
 
 using namespace couponflow::coupon;
+using couponflow::append_json_string;
 
 namespace {
 
@@ -117,4 +118,28 @@ TEST_CASE("escaped characters are unescaped and written back escaped") {
   std::string out;
   append_json_string(out, o.id);
   CHECK(read_one(reader, "{\"id\":" + out + "}").id == o.id);
+}
+
+TEST_CASE("any bytes are written as a valid JSON string: invalid UTF-8 becomes U+FFFD") {
+  struct Case {
+    std::string in, out;
+  };
+  const Case cases[] = {
+      {"plain", R"("plain")"},
+      {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8e\x9f", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8e\x9f\""},  // kept as is
+      {"a\xff" "b", "\"a\xef\xbf\xbd" "b\""},                  // a byte that never starts UTF-8
+      {"\xc3", "\"\xef\xbf\xbd\""},                            // a sequence cut short
+      {"\xc0\xaf", "\"\xef\xbf\xbd\xef\xbf\xbd\""},            // an overlong '/'
+      {"\xed\xa0\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""},  // a surrogate
+      {"\xf4\x90\x80\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""},  // beyond U+10FFFF
+      {std::string("\x01\n\"\\", 4), R"("\u0001\n\"\\")"},
+  };
+  JsonObjectReader reader;
+  for (const auto& c : cases) {
+    std::string out;
+    append_json_string(out, c.in);
+    CHECK(out == c.out);
+    const Outcome o = read_one(reader, "{\"id\":" + out + "}");
+    CHECK_FALSE(o.error);  // valid JSON and valid UTF-8
+  }
 }

@@ -38,6 +38,7 @@ Run add_catalog_command(CLI::App& root) {
   put->callback([o] { o->put = true; });
   return [o] {
     const ops::AppConfig config = o->client.resolve();
+    ops::apply_logging(config);
     const kafka::ClientProperties client = tool_client(config);
     const std::string topic = o->topic.empty() ? config.coupon.topics.catalog : o->topic;
     if (!kafka::list_topics(client).contains(topic)) throw FatalError("topic " + topic + " does not exist");

@@ -46,10 +46,11 @@ Run add_process_command(CLI::App& root) {
     if (!o->instance_id.empty()) config.streams.instance_id = o->instance_id;
     if (!o->guarantee.empty()) ops::apply_setting(config, "processing.guarantee", o->guarantee);
 
-    log::set_min_level(config.log_level);
+    ops::apply_logging(config);
     log::set_instance(config.streams.instance_id.empty() ? config.streams.application_id
                                                          : config.streams.instance_id);
     const auto& stop = ops::install_stop_signals();
+    ops::exit_if_stop_exceeds(stop, config.shutdown_timeout_ms);
     const auto topology = coupon::build_coupon_topology(config.coupon);
     log::info("topology:\n{}", topology.describe());
     auto registry = std::make_shared<prometheus::Registry>();

@@ -1,8 +1,10 @@
 // couponflow verify: check the contract's invariants over the job's topics.
 
 #include "common/errors.h"
+#include "common/log.h"
 #include "ops/cli/client_options.h"
 #include "ops/cli/commands.h"
+#include "ops/progress_reporter.h"
 #include "ops/verify/verify.h"
 
 namespace couponflow::cli {
@@ -25,10 +27,17 @@ Run add_verify_command(CLI::App& root) {
   cmd->add_option("--output", o->output, "text (default) or json")->check(CLI::IsMember({"text", "json"}));
   return [o] {
     const ops::AppConfig config = o->client.resolve();
+    ops::apply_logging(config);
     const std::string application_id = o->application_id.empty() ? config.streams.application_id : o->application_id;
     const bool json = o->output == "json";
     try {
-      const auto report = ops::verify_topics(tool_client(config), config.coupon.topics, application_id);
+      std::atomic<uint64_t> records_read{0};
+      const auto report = [&] {
+        ops::ProgressReporter progress([&](double seconds) {
+          log::info("verify: {} records read ({:.0f}/s)", records_read.load(), records_read.load() / seconds);
+        });
+        return ops::verify_topics(tool_client(config), config.coupon.topics, application_id, &records_read);
+      }();
       std::fputs((json ? ops::format_report_json(report) : ops::format_report(report)).c_str(), stdout);
       return ops::exit_code(report.verdict());
     } catch (const FatalError& e) {

@@ -61,7 +61,7 @@ std::string format_report(const VerifyReport& report, size_t max_coupon_rows) {
 }
 
 std::string format_report_json(const VerifyReport& report) {
-  using coupon::append_json_string;
+  using couponflow::append_json_string;
   std::string out;
   auto it = std::back_inserter(out);
   out += "{\"verdict\":";
@@ -90,7 +90,7 @@ std::string format_report_json(const VerifyReport& report) {
 std::string cannot_read_json(const std::string& reason) {
   std::string out = R"({"verdict":"cannot_verify","requests":0,"results":0,"duplicates":0,"dlq":0,"violations":0,)"
                     R"("samples":[],"reason":)";
-  coupon::append_json_string(out, reason);
+  append_json_string(out, reason);
   out += "}\n";
   return out;
 }

@@ -10,13 +10,17 @@
 namespace couponflow::ops {
 
 VerifyReport verify_topics(const kafka::ClientProperties& client, const coupon::CouponTopics& topics,
-                           const std::string& application_id) {
+                           const std::string& application_id, std::atomic<uint64_t>* records_read) {
+  auto counted = [records_read] {
+    if (records_read != nullptr) records_read->fetch_add(1, std::memory_order_relaxed);
+  };
   const auto counts = kafka::list_topics(client);
   for (const auto* t : {&topics.issuance, &topics.catalog, &topics.issued, &topics.rejected, &topics.dlq}) {
     if (!counts.contains(*t)) throw FatalError("topic " + *t + " does not exist");
   }
   std::vector<kafka::ReadRecord> catalog, requests;
   auto info = kafka::read_topics(client, {topics.catalog, topics.issuance}, [&](kafka::ReadRecord&& r) {
+    counted();
     (r.topic == topics.catalog ? catalog : requests).push_back(std::move(r));
   });
   InvariantChecker checker(topics.issuance, counts.at(topics.issuance));
@@ -27,6 +31,7 @@ VerifyReport verify_topics(const kafka::ClientProperties& client, const coupon::
   requests.clear();
   // Outputs are read after the inputs, so every output of an input read is visible.
   auto out_info = kafka::read_topics(client, {topics.issued, topics.rejected, topics.dlq}, [&](kafka::ReadRecord&& r) {
+    counted();
     if (r.topic == topics.dlq) {
       checker.add_dlq(r);
     } else {
@@ -37,7 +42,10 @@ VerifyReport verify_topics(const kafka::ClientProperties& client, const coupon::
   // Then the state that decided them (its records are sent before the results).
   const std::string changelog = state::changelog_topic(application_id, coupon::issued_store_spec());
   if (counts.contains(changelog)) {
-    auto changelog_info = kafka::read_topics(client, {changelog}, [&](kafka::ReadRecord&& r) { checker.add_holding(r); });
+    auto changelog_info = kafka::read_topics(client, {changelog}, [&](kafka::ReadRecord&& r) {
+      counted();
+      checker.add_holding(r);
+    });
     info.insert(info.end(), changelog_info.begin(), changelog_info.end());
   }
 

@@ -2,6 +2,8 @@
 // `couponflow verify`: read every topic of the coupon job from the beginning (and the
 // issued store's changelog) and check the contract's invariants.
 
+#include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 
@@ -12,9 +14,11 @@
 
 namespace couponflow::ops {
 
-/// Reads the topics and checks them. Throws FatalError when the cluster or a topic
-/// cannot be read at all (the CLI's "cannot verify", exit 3).
+/// Reads the topics and checks them, counting each record read into `records_read`
+/// (if given: for progress reports from another thread). Throws FatalError when the
+/// cluster or a topic cannot be read at all (the CLI's "cannot verify", exit 3).
 VerifyReport verify_topics(const kafka::ClientProperties& client, const coupon::CouponTopics& topics,
-                           const std::string& application_id = "coupon-processor");
+                           const std::string& application_id = "coupon-processor",
+                           std::atomic<uint64_t>* records_read = nullptr);
 
 }  // namespace couponflow::ops

@@ -217,27 +217,4 @@ std::optional<JsonError> JsonObjectReader::read(std::string_view json, std::span
   return std::nullopt;
 }
 
-void append_json_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  // Ids rarely need escaping: copy runs of plain characters in one append.
-  size_t run = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    const bool plain = c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20;
-    if (plain) continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default: fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(c)); break;
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-  out.push_back('"');
-}
-
 }  // namespace couponflow::coupon

@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/json_string.h"
+
 namespace couponflow::coupon {
 
 /// Deepest nesting a value may have; the top-level object is level 1.
@@ -66,8 +68,5 @@ class JsonObjectReader {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-/// Appends `s` to `out` as a JSON string literal (quotes included).
-void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace couponflow::coupon
