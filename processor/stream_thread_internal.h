@@ -81,6 +81,7 @@ struct StreamThread::TaskSlot {
 struct StreamThread::EngineMetrics {
   GaugeCell* ready;
   GaugeCell* assigned_partitions;
+  GaugeCell* input_partitions;
   GaugeCell* standby_partitions;
   GaugeCell* tasks_restoring;
   GaugeCell* tasks_running;

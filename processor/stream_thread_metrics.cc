@@ -1,10 +1,7 @@
 // StreamThread: its metrics (docs/metrics.md) and readiness.
 #include "processor/stream_thread_internal.h"
 
-
-#ifndef COUPONFLOW_VERSION
-#define COUPONFLOW_VERSION "dev"
-#endif
+#include "common/build_info.h"
 
 namespace couponflow::processor {
 
@@ -37,12 +34,14 @@ void StreamThread::init_metrics(std::shared_ptr<prometheus::Registry> registry) 
           {{"application_id", config_.application_id},
            {"instance_id", config_.instance_id},
            {"guarantee", exactly_once() ? "exactly_once_v2" : "at_least_once"},
-           {"version", COUPONFLOW_VERSION}})
+           {"version", std::string(build_version())}})
       .set(1);
   engine_metrics_ = std::make_unique<EngineMetrics>();
   EngineMetrics& e = *engine_metrics_;
   e.ready = &m.gauge("couponflow_ready", "1 when every assigned task has restored and runs (/readyz), else 0.");
   e.assigned_partitions = &m.gauge("couponflow_assigned_partitions", "Input partitions (tasks) owned.");
+  e.input_partitions = &m.gauge("couponflow_input_partitions",
+                                "Partitions of the input topic: the tasks the application has, owned by someone.");
   e.standby_partitions = &m.gauge("couponflow_standby_partitions", "Partitions kept warm as standby replicas.");
   e.tasks_restoring = &m.gauge("couponflow_tasks", "Owned tasks by state.", {{"state", "restoring"}});
   e.tasks_running = &m.gauge("couponflow_tasks", "Owned tasks by state.", {{"state", "running"}});
@@ -142,6 +141,7 @@ void StreamThread::publish_metrics() {
   ThreadStatus status = this->status();
   e.ready->set(status.ready() ? 1 : 0);
   e.assigned_partitions->set(static_cast<double>(tasks_.size()));
+  e.input_partitions->set(static_cast<double>(partition_count_));
   e.standby_partitions->set(static_cast<double>(standbys_.size()));
   e.tasks_restoring->set(static_cast<double>(restoring));
   e.tasks_running->set(static_cast<double>(running));

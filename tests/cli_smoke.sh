@@ -16,6 +16,10 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # Every subcommand documents itself; a bad flag exits 2 with one line.
 "$BIN" --help >/dev/null || fail "--help"
+# --version names the release and the git revision it was built from.
+version=$("$BIN" --version) || fail "--version"
+[[ "$version" =~ ^couponflow\ [0-9]+\.[0-9]+\.[0-9]+\ \(revision\ [0-9a-f]{7,}(-dirty)?\)$ ]] ||
+  fail "--version printed: $version"
 for c in broker process catalog verify demo loadgen drill "drill restore" "drill kill"; do
   # shellcheck disable=SC2086
   "$BIN" $c --help >/dev/null || fail "$c --help"
@@ -55,6 +59,9 @@ set -e
 
 # loadgen sends requests for the coupons in the catalog.
 "$BIN" loadgen --bootstrap "$bs" --requests 50 | grep -q "loadgen: 5[0-9] records (50 requests, 2 coupons)" || fail "loadgen"
+"$BIN" loadgen --bootstrap "$bs" --requests 3 --id-prefix j- --output json >"$work/loadgen.json" || fail "loadgen --output json"
+python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["requests"] == 3 and d["sent"] >= 3, d' \
+  "$work/loadgen.json" || fail "loadgen --output json printed: $(cat "$work/loadgen.json")"
 
 # Misconfiguration is fatal with one clear line: this application's changelog is missing.
 set +e
@@ -65,7 +72,7 @@ grep -q "couponflow: fatal: missing topic(s): other-app-issued-changelog" "$work
 
 # A processor joins, and leaves cleanly on SIGTERM with exit code 0.
 "$BIN" process --bootstrap "$bs" --state-dir "$work/s1" --instance-id smoke --metrics-listen 127.0.0.1:0 \
-  -X consumer.session.timeout.ms=3000 >"$work/p.out" 2>"$work/p.err" &
+  -X consumer.session.timeout.ms=3000 -X statistics.interval.ms=500 >"$work/p.out" 2>"$work/p.err" &
 proc=$!
 pids+=("$proc")
 # It serves /healthz, /readyz and /metrics on the port it picked (logged).
@@ -91,6 +98,17 @@ for _ in $(seq 50); do
 done
 [ "$decided" -ge 50 ] || fail "couponflow_decisions_total is $decided, expected 50"
 curl -s "http://$addr/metrics" | grep -q '^couponflow_ready 1' || fail "couponflow_ready is not 1"
+# The process's own series, the build, and librdkafka's statistics (every 500 ms here).
+curl -s "http://$addr/metrics" >"$work/metrics.txt"
+grep -q '^process_cpu_seconds_total ' "$work/metrics.txt" || fail "no process_cpu_seconds_total"
+grep -q '^process_resident_memory_bytes ' "$work/metrics.txt" || fail "no process_resident_memory_bytes"
+grep -q "^couponflow_build_info{version=\"[0-9.]*\",revision=\"$(sed 's/.*(revision \(.*\))/\1/' <<<"$version")\"} 1" \
+  "$work/metrics.txt" || fail "couponflow_build_info does not match --version"
+for _ in $(seq 50); do
+  curl -s "http://$addr/metrics" | grep -q '^couponflow_kafka_consumer_partitions{client="consumer",state="active"} [1-9]' && break
+  sleep 0.2
+done
+curl -s "http://$addr/metrics" | grep -q '^couponflow_kafka_broker_rtt_seconds{' || fail "no librdkafka statistics metrics"
 
 # A metrics listener that cannot bind is fatal with one clear line.
 set +e
@@ -110,4 +128,41 @@ grep -q "shut down cleanly" "$work/p.err" || fail "no clean shutdown line"
 "$BIN" verify --bootstrap "$bs" | grep -q "verify: PASS" || fail "verify"
 "$BIN" verify --config "$work/client.properties" --output json | grep -q '^{"verdict":"pass","requests":5[0-9],' ||
   fail "verify --config --output json"
+# A graceful stop that cannot finish (its broker does not answer: the thread keeps
+# retrying for up to 30 s): a second SIGTERM exits at once with 128+15, and
+# shutdown.timeout.ms bounds it on its own with exit 1.
+stuck() {
+  "$BIN" process --bootstrap 127.0.0.1:9 --state-dir "$work/$1" --metrics-listen 127.0.0.1:0 "${@:2}" \
+    >"$work/$1.out" 2>"$work/$1.err" &
+  stuck_pid=$!
+  pids+=("$stuck_pid")
+  sleep 1
+  kill -TERM "$stuck_pid"
+}
+stuck s3
+sleep 0.5
+kill -0 "$stuck_pid" 2>/dev/null || fail "the stop of an instance whose broker is down finished at once"
+started=$SECONDS
+kill -TERM "$stuck_pid"
+set +e
+wait "$stuck_pid"; rc=$?
+set -e
+[ "$rc" -eq 143 ] || fail "a second SIGTERM exited $rc, expected 143: $(tail -2 "$work/s3.err")"
+[ $((SECONDS - started)) -le 2 ] || fail "a second SIGTERM took $((SECONDS - started)) s"
+grep -q "second signal while stopping" "$work/s3.err" || fail "no line for the second signal"
+stuck s4 -X shutdown.timeout.ms=1500 -X log.format=json
+set +e
+wait "$stuck_pid"; rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "a stop past shutdown.timeout.ms exited $rc, expected 1: $(tail -2 "$work/s4.err")"
+grep -q "longer than shutdown.timeout.ms (1500 ms)" "$work/s4.err" || fail "no line for shutdown.timeout.ms"
+# log.format=json: every line one JSON object with the four fields.
+python3 -c '
+import json, sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+assert lines, "no log lines"
+for line in lines:
+    entry = json.loads(line)
+    assert set(entry) == {"ts", "level", "instance", "message"}, line
+' "$work/s4.err" || fail "log.format=json wrote a line that is not a JSON log entry: $(head -3 "$work/s4.err")"
 echo "cli smoke: ok"

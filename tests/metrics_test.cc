@@ -5,11 +5,14 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <fstream>
 #include <sstream>
 
+#include "common/build_info.h"
 #include "common/murmur2.h"
 #include "ops/http/http_get.h"
 #include "ops/http/status_server.h"
+#include "processor/kafka/client_statistics.h"
 #include "processor/metrics/thread_metrics.h"
 #include "tests/support/coupon_fixture.h"
 #include "tests/support/embedded_cluster.h"
@@ -210,4 +213,78 @@ TEST_CASE("/readyz says restoring while a large store restores, then ready; /hea
   CHECK(metric_sample(metrics, "couponflow_assigned_partitions") == kPartitions);
   CHECK(http_get(server.port(), "/readyz").status == 200);
   instance.stop();
+}
+
+TEST_CASE("every /metrics endpoint carries the process's own series and the build") {
+  auto registry = std::make_shared<prometheus::Registry>();
+  ops::StatusServer server(
+      "127.0.0.1:0", registry, [] { return ops::Probe{true, ""}; }, [] { return ops::Probe{true, ""}; });
+  // Some CPU time to show, and a file descriptor to count.
+  volatile uint64_t spin = 0;
+  for (uint64_t i = 0; i < 50'000'000; ++i) spin = spin + i;
+  TempDir dir;
+  std::ofstream open_file(dir.path() / "held-open");
+  const auto text = http_get(server.port(), "/metrics").body;
+  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+
+  CHECK(metric_sample(text, "process_cpu_seconds_total") > 0);
+  CHECK(metric_sample(text, "process_resident_memory_bytes") > 1e6);
+  CHECK(metric_sample(text, "process_virtual_memory_bytes") >= metric_sample(text, "process_resident_memory_bytes"));
+  const double started = metric_sample(text, "process_start_time_seconds");
+  CHECK(started <= now + 1);
+  CHECK(started > now - 24 * 3600);
+  CHECK(metric_sample(text, "process_open_fds") >= 4);  // stdio, the listener, the file
+  CHECK(metric_sample(text, "process_max_fds") >= metric_sample(text, "process_open_fds"));
+  CHECK(text.find("# TYPE process_cpu_seconds_total counter") != std::string::npos);
+  CHECK(metric_sample(text, fmt::format("couponflow_build_info{{version=\"{}\",revision=\"{}\"}}", build_version(),
+                                        build_revision())) == 1);
+  CHECK(build_revision() != "");
+}
+
+TEST_CASE("librdkafka statistics become per-broker and per-client metrics, counters carried across handles") {
+  auto registry = std::make_shared<prometheus::Registry>();
+  kafka::ClientStatistics statistics(registry);
+  // Shaped as librdkafka's STATISTICS.md documents (fields we do not read left out).
+  auto producer = [](int txerrs, int retries) {
+    return fmt::format(R"({{"name":"p1#producer-1","client_id":"p1","type":"producer","msg_cnt":42,"msg_size":4200,
+      "brokers":{{
+        "127.0.0.1:9092/bootstrap":{{"name":"127.0.0.1:9092/bootstrap","nodeid":-1,"source":"configured","state":"INIT","txerrs":5}},
+        "127.0.0.1:39000/1":{{"name":"127.0.0.1:39000/1","nodeid":1,"source":"learned","state":"UP",
+          "txerrs":{},"rxerrs":1,"txretries":{},"req_timeouts":0,
+          "rtt":{{"min":100,"max":9000,"avg":800,"p50":700,"p99":8000,"cnt":12}}}},
+        "GroupCoordinator":{{"name":"GroupCoordinator","nodeid":1,"source":"logical","state":"UP"}},
+        "127.0.0.1:39001/2":{{"name":"127.0.0.1:39001/2","nodeid":2,"source":"configured","state":"DOWN",
+          "txerrs":0,"rxerrs":0,"txretries":0,"req_timeouts":3,"rtt":{{"cnt":0,"p50":0,"p99":0}}}}}}}})",
+                       txerrs, retries);
+  };
+  statistics.ingest("producer", producer(2, 5));
+  statistics.ingest("producer", producer(4, 5));
+  statistics.ingest("producer", producer(1, 1));  // a new handle: its counts add on
+  statistics.ingest("consumer", R"({"type":"consumer","brokers":{},"topics":{"coupon-issuance":{"partitions":{
+      "0":{"partition":0,"fetch_state":"active"},"1":{"partition":1,"fetch_state":"active"},
+      "2":{"partition":2,"fetch_state":"offset-wait"},"3":{"partition":3,"fetch_state":"none"},
+      "-1":{"partition":-1,"fetch_state":"none"}}}}})");
+  statistics.ingest("consumer", "not json");  // ignored
+
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, registry->Collect());
+  const std::string text = out.str();
+  CHECK(metric_sample(text, R"(couponflow_kafka_producer_queue_messages{client="producer"})") == 42);
+  CHECK(metric_sample(text, R"(couponflow_kafka_producer_queue_bytes{client="producer"})") == 4200);
+  CHECK(metric_sample(text, R"(couponflow_kafka_broker_connected{broker="1",client="producer"})") == 1);
+  CHECK(metric_sample(text, R"(couponflow_kafka_broker_rtt_seconds{broker="1",client="producer",quantile="0.99"})") ==
+        doctest::Approx(0.008));
+  CHECK(metric_sample(text, R"(couponflow_kafka_broker_rtt_seconds{broker="1",client="producer",quantile="0.5"})") ==
+        doctest::Approx(0.0007));
+  // 2+1, then 4+1 (+2), then a new handle at 1+1 (+2).
+  CHECK(metric_sample(text, R"(couponflow_kafka_broker_request_errors_total{broker="1",client="producer"})") == 7);
+  CHECK(metric_sample(text, R"(couponflow_kafka_broker_request_retries_total{broker="1",client="producer"})") == 6);
+  CHECK(text.find("broker=\"-1\"") == std::string::npos);  // an unnamed bootstrap entry left out
+  // A bootstrap entry once named by metadata counts as its broker; no round trip measured, no quantile.
+  CHECK(metric_sample(text, R"(couponflow_kafka_broker_connected{broker="2",client="producer"})") == 0);
+  CHECK(metric_sample(text, R"(couponflow_kafka_broker_request_timeouts_total{broker="2",client="producer"})") == 3);
+  CHECK(text.find(R"(couponflow_kafka_broker_rtt_seconds{broker="2")") == std::string::npos);
+  CHECK(metric_sample(text, R"(couponflow_kafka_consumer_partitions{client="consumer",state="active"})") == 2);
+  CHECK(metric_sample(text, R"(couponflow_kafka_consumer_partitions{client="consumer",state="offset-wait"})") == 1);
+  CHECK(text.find("state=\"none\"") == std::string::npos);
 }
