@@ -17,9 +17,10 @@ packages=(
   doctest-dev         # tests
 )
 # Tools the tests run: a real Prometheus (and promtool) scraping a processor, the
-# deployment kit checks, and clang with its sanitizer and libFuzzer runtimes for the fuzz
-# targets (tests/fuzz). Left out with --no-test-tools (e.g. the container image).
-test_tools=(prometheus python3 python3-yaml curl kcat clang libclang-rt-14-dev)
+# deployment kit checks, kafka-python (a client that is not librdkafka, for interop),
+# and clang with its sanitizer and libFuzzer runtimes for the fuzz targets (tests/fuzz).
+# Left out with --no-test-tools (e.g. the container image).
+test_tools=(prometheus python3 python3-yaml python3-kafka curl kcat clang libclang-rt-14-dev)
 [ "${1:-}" = "--no-test-tools" ] || packages+=("${test_tools[@]}")
 missing=()
 for p in "${packages[@]}"; do

@@ -48,7 +48,9 @@ import yaml
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "support"))
 from deploy_kit_check import dashboard_exprs, metric_names, rules_of  # noqa: E402
+from processes import Procs, free_ports  # noqa: E402
 
 PARTITIONS = 4
 COUPONS = [("c-1", 3), ("c-2", 40), ("c-3", 200), ("c-4", 1000), ("c-5", 1000)]
@@ -83,18 +85,6 @@ def remaining(limit):
     return min(limit, left)
 
 
-def free_ports(n):
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
-
-
 def http_get(url, timeout=3):
     """(status, body, headers); status 0 when nothing answers."""
     try:
@@ -106,68 +96,8 @@ def http_get(url, timeout=3):
         return 0, str(getattr(e, "reason", e)), {}
 
 
-def _die_with_parent():
-    """In the child: get SIGTERM if this test dies, even by SIGKILL (Linux prctl)."""
-    try:
-        import ctypes
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def _terminated(signum, _frame):
     raise TestFailure(f"stopped by signal {signum}")
-
-
-class Procs:
-    """Processes this test started, stopped by PID."""
-
-    def __init__(self, workdir):
-        self.workdir = workdir
-        self.procs = []  # (name, Popen)
-
-    def start(self, name, argv, stdin=None):
-        out = open(os.path.join(self.workdir, f"{name}.out"), "w")
-        err = open(os.path.join(self.workdir, f"{name}.err"), "w")
-        p = subprocess.Popen(argv, stdout=out, stderr=err, stdin=stdin or subprocess.DEVNULL,
-                             preexec_fn=_die_with_parent)
-        self.procs.append((name, p))
-        log(f"started {name} (pid {p.pid}): {' '.join(argv)}")
-        return p
-
-    def stop(self, name, timeout=15):
-        """SIGTERM, then SIGKILL after `timeout`; returns the exit code."""
-        for n, p in self.procs:
-            if n == name:
-                if p.poll() is None:
-                    p.send_signal(signal.SIGTERM)
-                    try:
-                        p.wait(timeout)
-                    except subprocess.TimeoutExpired:
-                        log(f"{name} (pid {p.pid}) ignored SIGTERM for {timeout} s: SIGKILL")
-                        p.kill()
-                        p.wait(5)
-                return p.returncode
-        return None
-
-    def stop_all(self):
-        for name, _ in reversed(self.procs):
-            try:
-                self.stop(name, timeout=10)
-            except Exception as e:  # keep stopping the others
-                log(f"could not stop {name}: {e}")
-
-    def tail(self, name, n=15):
-        lines = []
-        for ext in ("err", "out"):
-            path = os.path.join(self.workdir, f"{name}.{ext}")
-            if os.path.exists(path):
-                with open(path, errors="replace") as f:
-                    lines += [f"  {name}.{ext}: {line.rstrip()}" for line in f.readlines()[-n:]]
-        return "\n".join(lines)
-
-    def alive(self, name):
-        return any(n == name and p.poll() is None for n, p in self.procs)
 
 
 class Prom:
