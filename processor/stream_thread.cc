@@ -26,6 +26,7 @@ StreamThread::StreamThread(const topology::Topology& topology, StreamsConfig con
                            std::shared_ptr<prometheus::Registry> registry, std::shared_ptr<ClientSupplier> clients)
     : topology_(topology),
       config_(std::move(config)),
+      cache_budget_(std::make_shared<state::CacheBudget>(config_.store_cache_bytes)),
       clients_(clients ? std::move(clients) : std::make_shared<kafka::KafkaClientSupplier>(registry)) {
   size_t streams = 0;
   for (size_t i = 0; i < topology_.sources().size(); ++i) {

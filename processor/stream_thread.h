@@ -172,6 +172,8 @@ class StreamThread final : private RebalanceListener, private RestoreListener {
 
   std::unique_ptr<state::StateDirectory> state_dir_;
   std::unique_ptr<state::RocksDbStoreFactory> store_factory_;
+  /// statestore.cache.max.bytes, shared by the stores of every task and standby.
+  std::shared_ptr<state::CacheBudget> cache_budget_;
   std::shared_ptr<ClientSupplier> clients_;
   std::unique_ptr<Producer> producer_;
   std::unique_ptr<Consumer> main_;

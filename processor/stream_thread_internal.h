@@ -86,6 +86,8 @@ struct StreamThread::EngineMetrics {
   GaugeCell* tasks_restoring;
   GaugeCell* tasks_running;
   GaugeCell* producer_queue;
+  GaugeCell* cache_bytes;
+  GaugeCell* cache_max_bytes;
   MetricCounter* delivery_errors;
   MetricCounter* rebalances;
   MetricCounter* aborted_transactions;

@@ -46,6 +46,9 @@ void StreamThread::init_metrics(std::shared_ptr<prometheus::Registry> registry) 
   e.tasks_restoring = &m.gauge("couponflow_tasks", "Owned tasks by state.", {{"state", "restoring"}});
   e.tasks_running = &m.gauge("couponflow_tasks", "Owned tasks by state.", {{"state", "running"}});
   e.producer_queue = &m.gauge("couponflow_producer_queue_records", "Records sent and not yet acknowledged.");
+  e.cache_bytes = &m.gauge("couponflow_store_cache_bytes", "Bytes held by the store caches of every task and standby.");
+  e.cache_max_bytes = &m.gauge("couponflow_store_cache_max_bytes",
+                               "statestore.cache.max.bytes: the budget the store caches share.");
   e.delivery_errors = &m.counter("couponflow_producer_delivery_errors_total", "Records whose delivery failed.");
   e.rebalances = &m.counter("couponflow_rebalances_total", "Assignments and revocations taken part in.");
   e.aborted_transactions =
@@ -146,6 +149,8 @@ void StreamThread::publish_metrics() {
   e.tasks_restoring->set(static_cast<double>(restoring));
   e.tasks_running->set(static_cast<double>(running));
   e.producer_queue->set(static_cast<double>(producer_->in_flight()));
+  e.cache_bytes->set(static_cast<double>(cache_budget_->used_bytes()));
+  e.cache_max_bytes->set(static_cast<double>(cache_budget_->max_bytes()));
   // Counted where they happen, for the status too: brought up to date here.
   e.delivery_errors->add(producer_->delivery_errors() - e.delivery_errors->value());
   e.rebalances->add(rebalances_ - e.rebalances->value());

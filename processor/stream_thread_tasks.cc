@@ -18,7 +18,7 @@ TaskEnvironment StreamThread::task_environment(Partition partition) const {
   env.store_factory = store_factory_.get();
   env.collector = producer_.get();
   env.clock = &clock_;
-  env.store_cache_bytes = config_.store_cache_bytes;
+  env.cache_budget = cache_budget_;
   env.max_idle_ms = config_.max_task_idle_ms;
   env.processing_attempts = config_.processing_attempts;
   env.retry_backoff_ms = config_.retry_backoff_ms;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "processor/kafka/client_properties.h"
+#include "state/cache_budget.h"
 
 namespace couponflow::processor {
 
@@ -24,8 +25,9 @@ struct StreamsConfig {
 
   /// Every interval: flush the producer, commit input offsets, checkpoint the stores.
   int64_t commit_interval_ms = 100;
-  /// Cache per task store; a store that fits answers every read from memory.
-  size_t store_cache_bytes = 64u << 20;
+  /// One budget for the store caches of every task and standby of the instance; a store
+  /// whose cache holds all of it answers every read from memory.
+  size_t store_cache_bytes = state::kDefaultStoreCacheBytes;
   /// Kafka Streams' max.task.idle.ms (see TaskEnvironment::max_idle_ms): 0 waits for
   /// every record already in a co-partitioned log, so a coupon defined before a request
   /// applies to it; above 0 also waits that long for new ones; below 0 is best effort.

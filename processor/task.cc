@@ -173,7 +173,7 @@ std::vector<ChangelogSpec> Task::open_stores(std::vector<std::unique_ptr<state::
       store = std::move(handed_over[i]);  // open and warm already: no close and reopen
     } else {
       auto persistent = env_.store_factory->open(env_.task_dir / spec.name, spec);
-      store = std::make_unique<state::MaterializedStore>(spec, std::move(persistent), env_.store_cache_bytes);
+      store = std::make_unique<state::MaterializedStore>(spec, std::move(persistent), env_.cache_budget);
       store->warm_up();
     }
     TopicPartition changelog{state::changelog_topic(env_.application_id, spec), id_.partition};
@@ -192,7 +192,7 @@ void Task::reset_store(size_t store_index) {
   std::filesystem::remove_all(env_.task_dir / spec.name, ec);
   if (ec) throw FatalError(fmt::format("cannot delete {}: {}", (env_.task_dir / spec.name).string(), ec.message()));
   auto store = std::make_unique<state::MaterializedStore>(spec, env_.store_factory->open(env_.task_dir / spec.name, spec),
-                                                          env_.store_cache_bytes);
+                                                          env_.cache_budget);
   store->warm_up();
   stores_[store_index] = std::move(store);
 }

@@ -44,7 +44,8 @@ struct TaskEnvironment {
   state::PersistentStoreFactory* store_factory = nullptr;
   RecordCollector* collector = nullptr;
   const Clock* clock = nullptr;
-  size_t store_cache_bytes = 64u << 20;
+  /// Shared by the stores of every task of the instance (statestore.cache.max.bytes).
+  std::shared_ptr<state::CacheBudget> cache_budget = std::make_shared<state::CacheBudget>(state::kDefaultStoreCacheBytes);
   /// Kafka Streams' max.task.idle.ms. 0: records are processed only once every empty
   /// source is known to be caught up with its log (records already in a log are always
   /// waited for). Above 0: an empty source that is caught up also holds the others back

@@ -7,8 +7,8 @@ namespace couponflow::state {
 /// One keyspace (the primary data or a view): cache in front of the persistent store.
 class MaterializedStore::KeyspaceStore final : public KeyValueStore {
  public:
-  KeyspaceStore(std::string name, Keyspace ks, PersistentStore& persistent, size_t cache_bytes)
-      : name_(std::move(name)), ks_(ks), persistent_(persistent), cache_(cache_bytes) {}
+  KeyspaceStore(std::string name, Keyspace ks, PersistentStore& persistent, std::shared_ptr<CacheBudget> budget)
+      : name_(std::move(name)), ks_(ks), persistent_(persistent), cache_(std::move(budget)) {}
 
   std::string_view name() const override { return name_; }
 
@@ -68,13 +68,16 @@ class MaterializedStore::KeyspaceStore final : public KeyValueStore {
 
 MaterializedStore::MaterializedStore(StoreSpec spec, std::unique_ptr<PersistentStore> persistent,
                                      size_t cache_max_bytes)
+    : MaterializedStore(std::move(spec), std::move(persistent), std::make_shared<CacheBudget>(cache_max_bytes)) {}
+
+MaterializedStore::MaterializedStore(StoreSpec spec, std::unique_ptr<PersistentStore> persistent,
+                                     std::shared_ptr<CacheBudget> cache_budget)
     : spec_(std::move(spec)), persistent_(std::move(persistent)) {
   position_ = persistent_->position();
-  keyspaces_.push_back(std::make_unique<KeyspaceStore>(spec_.name, kPrimaryKeyspace,
-                                                       *persistent_, cache_max_bytes));
+  keyspaces_.push_back(std::make_unique<KeyspaceStore>(spec_.name, kPrimaryKeyspace, *persistent_, cache_budget));
   for (size_t i = 0; i < spec_.views.size(); ++i) {
-    keyspaces_.push_back(std::make_unique<KeyspaceStore>(spec_.name + "." + spec_.views[i].name,
-                                                         i + 1, *persistent_, cache_max_bytes));
+    keyspaces_.push_back(
+        std::make_unique<KeyspaceStore>(spec_.name + "." + spec_.views[i].name, i + 1, *persistent_, cache_budget));
   }
 }
 
@@ -177,10 +180,11 @@ void MaterializedStore::warm_up() {
       cache.set_complete(true);
       continue;
     }
-    // Load at most half the budget: the cache needs room for the writes still to come.
+    // Fill the budget at most half: the caches need room for the writes still to come,
+    // and other tasks' stores warm up from the same budget.
     bool fits = true;
     persistent_->for_each(ks->keyspace(), [&](std::string_view key, std::string_view value) {
-      if (cache.bytes() > cache.max_bytes() / 2) {
+      if (cache.budget().used_bytes() > cache.budget().max_bytes() / 2) {
         fits = false;
         return false;
       }

@@ -39,8 +39,12 @@ class ChangelogWriter {
 /// Errors: persistent-store failures surface as FatalError.
 class MaterializedStore final : public KeyValueStore {
  public:
+  /// The caches of its keyspaces (data and views) share a budget of their own.
   MaterializedStore(StoreSpec spec, std::unique_ptr<PersistentStore> persistent,
                     size_t cache_max_bytes);
+  /// The caches charge `cache_budget`, shared with other stores (the instance's).
+  MaterializedStore(StoreSpec spec, std::unique_ptr<PersistentStore> persistent,
+                    std::shared_ptr<CacheBudget> cache_budget);
   ~MaterializedStore() override;
 
   std::string_view name() const override { return spec_.name; }

@@ -31,7 +31,7 @@ StoreCache::Entry& StoreCache::upsert(std::string_view key, std::optional<std::s
   }
   if (it == map_.end()) it = map_.emplace(std::string(key), Entry{}).first;
   Entry& e = it->second;
-  bytes_ -= std::min(bytes_, entry_bytes(key, e));
+  remove_bytes(entry_bytes(key, e));
   e.present = value.has_value();
   if (value) {
     e.value.assign(value->data(), value->size());
@@ -42,7 +42,7 @@ StoreCache::Entry& StoreCache::upsert(std::string_view key, std::optional<std::s
     e.dirty = true;
     dirty_.push_back(&*it);
   }
-  bytes_ += entry_bytes(key, e);
+  add_bytes(entry_bytes(key, e));
   return e;
 }
 
@@ -70,10 +70,10 @@ void StoreCache::undo() {
   for (auto p = priors_.rbegin(); p != priors_.rend(); ++p) {
     auto it = map_.find(p->key);
     if (it == map_.end()) continue;
-    bytes_ -= std::min(bytes_, entry_bytes(it->first, it->second));
+    remove_bytes(entry_bytes(it->first, it->second));
     if (p->entry) {
       it->second = *p->entry;
-      bytes_ += entry_bytes(it->first, it->second);
+      add_bytes(entry_bytes(it->first, it->second));
     } else {
       map_.erase(it);
     }
@@ -84,12 +84,14 @@ void StoreCache::undo() {
 void StoreCache::flushed() {
   for (auto* node : dirty_) node->second.dirty = false;
   dirty_.clear();
-  if (bytes_ <= max_bytes_) return;
-  // Evict in hash order (effectively random) down to 3/4 of the budget, so a store that
-  // just overflowed does not evict again on every commit.
-  const size_t target = max_bytes_ / 4 * 3;
-  for (auto it = map_.begin(); it != map_.end() && bytes_ > target;) {
-    bytes_ -= std::min(bytes_, entry_bytes(it->first, it->second));
+  if (!budget_->over() || bytes_ == 0) return;
+  // This cache's part of bringing the total to 3/4 of the budget: the same fraction of
+  // every cache, whichever flushes first; and more while the total is still over (the
+  // writes of one commit interval may have filled it). Evicted in hash order.
+  const double keep = static_cast<double>(budget_->max_bytes() / 4 * 3) / static_cast<double>(budget_->used_bytes());
+  const auto target = static_cast<size_t>(static_cast<double>(bytes_) * keep);
+  for (auto it = map_.begin(); it != map_.end() && (bytes_ > target || budget_->over());) {
+    remove_bytes(entry_bytes(it->first, it->second));
     it = map_.erase(it);
   }
   complete_ = false;

@@ -5,17 +5,22 @@
 // until the task commits and flushes them to the persistent store in one batch. Absent
 // keys are cached too, and while the cache is *complete* (it holds every key of the
 // keyspace, e.g. a store that fit in the budget when it was opened) a miss is a definite
-// absence, so even first-time lookups never touch disk.
+// absence, so even first-time lookups never touch disk. Its bytes are charged to a
+// CacheBudget that may be shared by every cache of an instance.
 //
 // Not thread-safe: owned by one task.
 
+#include <algorithm>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include "state/cache_budget.h"
 
 namespace couponflow::state {
 
@@ -27,7 +32,13 @@ class StoreCache {
     bool dirty = false;    // written since the last flush
   };
 
-  explicit StoreCache(size_t max_bytes) : max_bytes_(max_bytes) {}
+  /// A cache with a budget of its own.
+  explicit StoreCache(size_t max_bytes) : StoreCache(std::make_shared<CacheBudget>(max_bytes)) {}
+  /// A cache charging a shared budget.
+  explicit StoreCache(std::shared_ptr<CacheBudget> budget) : budget_(std::move(budget)) {}
+  ~StoreCache() { budget_->release(bytes_); }
+  StoreCache(const StoreCache&) = delete;
+  StoreCache& operator=(const StoreCache&) = delete;
 
   /// The cached entry for key, or nullptr when the cache knows nothing about it.
   Entry* find(std::string_view key);
@@ -43,12 +54,14 @@ class StoreCache {
   /// inserts sorted keys several times faster than random ones.
   void for_each_dirty(const std::function<void(std::string_view key, const Entry&)>& fn);
   size_t dirty_count() const { return dirty_.size(); }
-  /// Marks every entry clean, then evicts clean entries while over budget. Eviction
-  /// makes the cache incomplete.
+  /// Marks every entry clean; then, if the budget is over, evicts entries in proportion
+  /// to this cache's share of it (towards 3/4 of the budget overall, so that the caches
+  /// do not evict again at every commit), and further while the total is still over.
+  /// Eviction makes the cache incomplete.
   void flushed();
 
   size_t bytes() const { return bytes_; }
-  size_t max_bytes() const { return max_bytes_; }
+  const CacheBudget& budget() const { return *budget_; }
   size_t size() const { return map_.size(); }
 
   /// Undo scope for the processing of one record: between begin_undo() and
@@ -70,6 +83,16 @@ class StoreCache {
     return key.size() + e.value.size() + 64;
   }
   Entry& upsert(std::string_view key, std::optional<std::string_view> value, bool dirty);
+  /// Every change of bytes_ goes through these, to keep the budget's account right.
+  void add_bytes(size_t n) {
+    bytes_ += n;
+    budget_->charge(n);
+  }
+  void remove_bytes(size_t n) {
+    n = std::min(n, bytes_);
+    bytes_ -= n;
+    budget_->release(n);
+  }
 
   struct Prior {
     std::string key;
@@ -82,7 +105,7 @@ class StoreCache {
   std::vector<Prior> priors_;  // first change of each key since begin_undo()
   size_t dirty_before_ = 0;    // dirty_.size() at begin_undo()
   size_t bytes_ = 0;
-  size_t max_bytes_;
+  std::shared_ptr<CacheBudget> budget_;
   bool complete_ = false;
 };
 

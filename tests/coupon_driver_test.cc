@@ -369,3 +369,46 @@ TEST_CASE("the test driver restores through the runtime's changelog reader, with
   CHECK_THROWS_WITH_AS(processor::testing::TopologyTestDriver(topology, options),
                        doctest::Contains("the changelog was deleted or recreated"), couponflow::FatalError);
 }
+
+TEST_CASE("one cache budget for the instance: 12 tasks' stores stay within it at every commit, decisions unchanged") {
+  // statestore.cache.max.bytes is one figure per instance (Kafka Streams' meaning): an
+  // instance running every task during a failover needs no more cache than with one.
+  CouponOptions coupon_options;
+  const auto topology = build_coupon_topology(coupon_options);
+  couponflow::testing::TempDir dir;
+  processor::testing::TopologyTestDriver::Options options;
+  options.state_dir = dir.path();
+  options.partitions = 12;
+  options.store_cache_bytes = 256 * 1024;  // a few thousand holdings: far fewer than written
+  processor::testing::TopologyTestDriver driver(topology, options);
+  const auto& budget = driver.cache_budget();
+  for (int c = 0; c < 24; ++c) {
+    driver.pipe(coupon_options.topics.catalog, fmt::format("c{}", c),
+                catalog_json(fmt::format("c{}", c), {1'000'000, {}, {}}), 1000);
+  }
+  size_t most = 0;
+  for (int i = 0; i < 24'000; ++i) {
+    const std::string coupon = fmt::format("c{}", i % 24);
+    driver.append(coupon_options.topics.issuance, coupon,
+                  request_json(fmt::format("r{}", i), coupon, fmt::format("u{}", i), std::nullopt), 2000 + i);
+    if (i % 1000 == 999) {
+      driver.process_all();
+      driver.commit();
+      most = std::max(most, budget.used_bytes());
+      REQUIRE(budget.used_bytes() <= budget.max_bytes());
+    }
+  }
+  CHECK(most > budget.max_bytes() / 2);  // the budget was used, not left idle
+  // Evicted holdings are read back from RocksDB: every request accepted once, and a
+  // replay of an early request (evicted long ago) is an idempotent replay.
+  CHECK(driver.record_count(coupon_options.topics.issued) == 24'000);
+  driver.pipe(coupon_options.topics.issuance, "c0", request_json("r0", "c0", "u0", std::nullopt), 90'000);
+  const auto replay = driver.read_output(coupon_options.topics.issued);
+  REQUIRE(replay.size() == 24'001);
+  std::string error;
+  const auto parsed = parse_result(replay.back().value.value_or(""), error);
+  REQUIRE(parsed.has_value());
+  CHECK(parsed->request_id == "r0");
+  CHECK(parsed->issue_no == 1);
+  CHECK(driver.record_count(coupon_options.topics.rejected) == 0);
+}

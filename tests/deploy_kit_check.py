@@ -60,9 +60,8 @@ REQUIRED_ALERTS = {"CouponflowFallingBehind", "CouponflowProcessingStalled", "Co
                    "CouponflowRestoreStuck"}
 RUNBOOK = "docs/runbook.md"
 PARTITIONS = 12  # per topic (compose creates them so); at most this many tasks per instance
-KEYSPACES_PER_TASK = 3  # issued, issued.counts, catalog: one store cache each
 DEFAULT_SHUTDOWN_TIMEOUT_MS = 60_000  # ops/app_config.h
-DEFAULT_STORE_CACHE_BYTES = 64 << 20  # processor/streams_config.h
+DEFAULT_STORE_CACHE_BYTES = 128 << 20  # state/cache_budget.h: one budget per instance
 IMAGE_PREFIX = "/opt/couponflow"  # cmake --install ... --prefix in the image
 UNIT = "ops/systemd/couponflow.service"
 UNIT_PROPERTIES = "ops/systemd/couponflow.properties.example"
@@ -857,17 +856,16 @@ class Checker:
         self.check(bool(placed) and all(os.path.dirname(rel) != "ops/k8s" for rel in placed),
                    "k8s placeholder Secret is outside `kubectl apply -f ops/k8s/` (a subdirectory)", str(placed))
 
-        # Memory: 12 tasks' store caches in at most half the limit (the rest: RocksDB,
-        # client queues, buffers; statefulset.yaml has the whole budget).
+        # Memory: the instance's store-cache budget (one figure, whatever the number of
+        # tasks) in at most half the limit (the rest: RocksDB, client queues, buffers;
+        # statefulset.yaml has the whole budget).
         res = c.get("resources", {})
         limit = k8s_bytes(res.get("limits", {}).get("memory", ""))
         request = k8s_bytes(res.get("requests", {}).get("memory", ""))
         cache = int(props.get("statestore.cache.max.bytes", DEFAULT_STORE_CACHE_BYTES))
-        caches = KEYSPACES_PER_TASK * cache * PARTITIONS
-        self.check(limit is not None and request is not None and request <= limit and caches <= limit / 2,
-                   f"k8s memory request and limit set; {PARTITIONS} tasks' store caches "
-                   f"({KEYSPACES_PER_TASK} x statestore.cache.max.bytes x {PARTITIONS}) fit in half the limit",
-                   f"request {request}, limit {limit}, caches {caches}")
+        self.check(limit is not None and request is not None and request <= limit and cache <= limit / 2,
+                   "k8s memory request and limit set; the store-cache budget (statestore.cache.max.bytes) "
+                   "fits in half the limit", f"request {request}, limit {limit}, caches {cache}")
 
         grace = spec.get("terminationGracePeriodSeconds", 30)
         timeout_ms = int(props.get("shutdown.timeout.ms", DEFAULT_SHUTDOWN_TIMEOUT_MS))

@@ -51,6 +51,7 @@ TopologyTestDriver::TopologyTestDriver(const topology::Topology& topology, Optio
       options_(std::move(options)),
       clock_(options_.start_time_ms),
       store_factory_(std::make_unique<state::RocksDbStoreFactory>()),
+      cache_budget_(std::make_shared<state::CacheBudget>(options_.store_cache_bytes)),
       collector_(std::make_unique<Collector>(*this)) {
   if (options_.state_dir.empty()) throw std::invalid_argument("TopologyTestDriver needs a state_dir");
   for (const auto& topic : topology_.topics(options_.application_id)) ensure_topic(topic);
@@ -160,7 +161,7 @@ void TopologyTestDriver::open_task(Partition partition) {
   env.clock = &clock_;
   env.metrics = &metrics_;
   env.per_record_metrics = options_.per_record_metrics;
-  env.store_cache_bytes = options_.store_cache_bytes;
+  env.cache_budget = cache_budget_;
   slot->task = std::make_unique<Task>(TaskId{partition}, topology_, env);
 
   std::vector<Offset> committed;

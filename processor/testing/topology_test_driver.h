@@ -18,6 +18,7 @@
 
 #include "common/clock.h"
 #include "processor/record_collector.h"
+#include "state/cache_budget.h"
 #include "processor/changelog_reader.h"
 #include "processor/task.h"
 #include "processor/testing/mock_cluster.h"
@@ -33,7 +34,8 @@ class TopologyTestDriver {
     int32_t partitions = 1;
     std::string application_id = "test-app";
     EpochMillis start_time_ms = 1'700'000'000'000;
-    size_t store_cache_bytes = 64u << 20;
+    /// statestore.cache.max.bytes: one budget for the stores of every task.
+    size_t store_cache_bytes = state::kDefaultStoreCacheBytes;
     /// Output topics whose records are counted but not kept (for benchmarks).
     std::vector<std::string> discard_topics;
     /// Per-record latency histograms and processed counts (off: to measure their cost).
@@ -65,6 +67,8 @@ class TopologyTestDriver {
   /// position recorded with its state (Task::record_source_offsets), its input offsets
   /// committed, its stores checkpointed.
   void commit();
+  /// The budget every task's store caches share (statestore.cache.max.bytes).
+  const state::CacheBudget& cache_budget() const { return *cache_budget_; }
   /// Drops the task without committing and reopens it: the stores restore from their
   /// changelog position and uncommitted input is processed again. Models a SIGKILL
   /// and a restart.
@@ -92,6 +96,7 @@ class TopologyTestDriver {
   ManualClock clock_;
   ThreadMetrics metrics_;
   std::unique_ptr<state::PersistentStoreFactory> store_factory_;
+  std::shared_ptr<state::CacheBudget> cache_budget_;
   std::unique_ptr<Collector> collector_;
   MockCluster cluster_;
   std::unique_ptr<Consumer> restore_consumer_;
