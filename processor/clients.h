@@ -15,6 +15,7 @@
 
 #include "common/record.h"
 #include "common/types.h"
+#include "processor/admin.h"
 #include "processor/kafka/client_properties.h"
 #include "processor/partition_group.h"
 #include "processor/record_collector.h"
@@ -145,6 +146,8 @@ class ClientSupplier {
   virtual std::unique_ptr<Consumer> consumer(const kafka::ClientProperties& properties, const std::string& group_id,
                                              RebalanceListener* listener) = 0;
   virtual std::unique_ptr<Producer> producer(const kafka::ClientProperties& properties) = 0;
+  /// The cluster's Admin, to check the state topics at start; nullptr: none to check.
+  virtual std::unique_ptr<Admin> admin(const kafka::ClientProperties& properties) = 0;
 };
 
 }  // namespace couponflow::processor

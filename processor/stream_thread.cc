@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "processor/kafka/kafka_client_supplier.h"
 #include "processor/partition_guard.h"
+#include "processor/state_topics.h"
 #include "state/rocksdb/rocksdb_store.h"
 #include "state/state_directory.h"
 
@@ -147,6 +148,14 @@ void StreamThread::start() {
   if (!missing.empty()) {
     throw FatalError(fmt::format("missing topic(s): {}; create them first (see README: Topics)",
                                  fmt::join(missing, ", ")));
+  }
+  // Kafka Streams checks its internal topics the same way: a changelog that retention
+  // may trim would lose state that a later restore needs.
+  if (auto admin = clients_->admin(common)) {
+    until_done("checking the state topics", [&] {
+      validate_state_topics(*admin, topology_, config_.application_id);
+      return 0;
+    });
   }
   partition_count_ = check_partitioning(primary, co_partitioned_topics(), partitions,
                                         state_dir_->recorded_partitions());

@@ -382,3 +382,21 @@ TEST_CASE("exactly_once_v2: a revocation whose commit must abort redoes the kept
   CHECK(report.coupons.at(a).accepted == 30);
   CHECK(report.coupons.at(b).accepted == 20);
 }
+
+TEST_CASE("an instance refuses to start on a changelog that retention may trim") {
+  MockRuntime rt(1);
+  TempDir state;
+  rt.cluster().set_topic_config("coupon-processor-issued-changelog", "cleanup.policy", "delete");
+  auto instance = rt.start(state.path());
+  MockRuntime::wait_until([&] { return instance->done(); }, "the instance stops");
+  CHECK(instance->error().find("coupon-processor-issued-changelog has cleanup.policy=delete") != std::string::npos);
+
+  // Compacted, it starts; so it does where the cluster has no Admin API to ask.
+  rt.cluster().set_topic_config("coupon-processor-issued-changelog", "cleanup.policy", "compact");
+  TempDir second;
+  auto fixed = rt.start(second.path());
+  rt.assign_all();
+  MockRuntime::wait_until([&] { return MockRuntime::running_tasks(*fixed) == 1; }, "the task runs");
+  CHECK(fixed->error().empty());
+  fixed->stop();
+}

@@ -1,6 +1,7 @@
 #include "processor/kafka/kafka_client_supplier.h"
 
 #include "processor/kafka/client_statistics.h"
+#include "processor/kafka/kafka_admin.h"
 #include "processor/kafka/kafka_consumer.h"
 #include "processor/kafka/kafka_producer.h"
 
@@ -38,6 +39,10 @@ std::unique_ptr<processor::Consumer> KafkaClientSupplier::consumer(const ClientP
 std::unique_ptr<processor::Producer> KafkaClientSupplier::producer(const ClientProperties& properties) {
   auto [props, on_statistics] = with_statistics(properties, "producer");
   return std::make_unique<KafkaProducer>(props, std::move(on_statistics));
+}
+
+std::unique_ptr<processor::Admin> KafkaClientSupplier::admin(const ClientProperties& properties) {
+  return std::make_unique<KafkaAdmin>(properties);
 }
 
 }  // namespace couponflow::kafka

@@ -23,6 +23,7 @@ class KafkaClientSupplier final : public processor::ClientSupplier {
   std::unique_ptr<processor::Consumer> consumer(const ClientProperties& properties, const std::string& group_id,
                                                 processor::RebalanceListener* listener) override;
   std::unique_ptr<processor::Producer> producer(const ClientProperties& properties) override;
+  std::unique_ptr<processor::Admin> admin(const ClientProperties& properties) override;
 
  private:
   /// The properties with the statistics interval defaulted, and the callback for `role`.

@@ -104,4 +104,16 @@ class MockProducer final : public Producer {
   std::map<TopicPartition, Offset> acked_;
 };
 
+/// Role: the Admin of a MockCluster (topic configurations set by the test).
+class MockAdmin final : public Admin {
+ public:
+  explicit MockAdmin(MockCluster& cluster) : cluster_(cluster) {}
+  bool supported() override;
+  std::map<std::string, TopicDescription> describe_topics(const std::vector<std::string>& topics) override;
+  std::vector<std::string> create_topics(const std::vector<NewTopic>& topics) override;
+
+ private:
+  MockCluster& cluster_;
+};
+
 }  // namespace couponflow::processor::testing

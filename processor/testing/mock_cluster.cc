@@ -29,6 +29,11 @@ void MockCluster::create_topic(const std::string& topic, int32_t partitions) {
   while (static_cast<int32_t>(parts.size()) < partitions) parts.push_back(std::make_unique<Partition_>());
 }
 
+void MockCluster::set_topic_config(const std::string& topic, const std::string& key, const std::string& value) {
+  std::lock_guard lock(mutex_);
+  topic_configs_[topic][key] = value;
+}
+
 int32_t MockCluster::partition_count(const std::string& topic) const {
   std::lock_guard lock(mutex_);
   auto it = topics_.find(topic);
@@ -243,6 +248,10 @@ std::unique_ptr<Consumer> MockClientSupplier::consumer(const kafka::ClientProper
 
 std::unique_ptr<Producer> MockClientSupplier::producer(const kafka::ClientProperties& properties) {
   return std::make_unique<MockProducer>(cluster_, !properties.get("transactional.id").empty());
+}
+
+std::unique_ptr<Admin> MockClientSupplier::admin(const kafka::ClientProperties&) {
+  return std::make_unique<MockAdmin>(cluster_);
 }
 
 }  // namespace couponflow::processor::testing

@@ -83,6 +83,8 @@ class MockCluster {
     /// record is visible once delivered (by a producer poll, or the flush that starts a
     /// commit), aborted or not; an abort only drops what was not delivered yet.
     bool transaction_markers = true;
+    /// False: the Admin API is missing, as on the embedded broker.
+    bool admin_api = true;
   };
   MockCluster();
   explicit MockCluster(Options options);
@@ -91,6 +93,8 @@ class MockCluster {
   MockCluster& operator=(const MockCluster&) = delete;
 
   void create_topic(const std::string& topic, int32_t partitions);
+  /// A topic configuration entry its Admin reports (e.g. cleanup.policy).
+  void set_topic_config(const std::string& topic, const std::string& key, const std::string& value);
   int32_t partition_count(const std::string& topic) const;
   /// Appends a record as another producer would, visible at once (in the key's murmur2
   /// partition unless `partition` is given). Returns its offset.
@@ -149,6 +153,7 @@ class MockCluster {
  private:
   friend class MockConsumer;
   friend class MockProducer;
+  friend class MockAdmin;
   struct Partition_ {
     std::deque<LoggedRecord> records;
   };
@@ -174,6 +179,7 @@ class MockCluster {
   Options options_;
   mutable std::mutex mutex_;
   std::map<std::string, std::vector<std::unique_ptr<Partition_>>> topics_;
+  std::map<std::string, std::map<std::string, std::string>> topic_configs_;
   std::map<std::string, std::map<TopicPartition, Offset>> committed_;
   std::map<MockCall, std::deque<MockFault>> faults_;
   std::array<int, kMockCalls> calls_{};
@@ -192,6 +198,7 @@ class MockClientSupplier final : public ClientSupplier {
   std::unique_ptr<Consumer> consumer(const kafka::ClientProperties& properties, const std::string& group_id,
                                      RebalanceListener* listener) override;
   std::unique_ptr<Producer> producer(const kafka::ClientProperties& properties) override;
+  std::unique_ptr<Admin> admin(const kafka::ClientProperties& properties) override;
 
  private:
   MockCluster& cluster_;

@@ -1,0 +1,44 @@
+#pragma once
+// Cluster administration as an interface (Kafka Streams' Admin): describing and creating
+// topics. `process` checks its changelogs with it at start, `couponflow topics` creates
+// and checks every topic of the application. The real one wraps librdkafka's Admin API
+// (processor/kafka/kafka_admin.h); tests script one on a MockCluster.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace couponflow::processor {
+
+/// What the cluster says of one topic.
+struct TopicDescription {
+  int32_t partitions = 0;
+  int32_t replication_factor = 0;
+  std::map<std::string, std::string> configs;  // the effective configuration (cleanup.policy, ...)
+};
+
+/// A topic to create.
+struct NewTopic {
+  std::string name;
+  int32_t partitions = 0;
+  int32_t replication_factor = 0;
+  std::map<std::string, std::string> configs;
+};
+
+/// Errors: RetriableError when the cluster does not answer in time; FatalError when it
+/// refuses (authorization, invalid settings), naming the topic.
+class Admin {
+ public:
+  virtual ~Admin() = default;
+  /// False on a cluster without the Admin API (librdkafka's mock cluster, the embedded
+  /// broker: DescribeConfigs and CreateTopics time out there). Then nothing else may be
+  /// called.
+  virtual bool supported() = 0;
+  /// Those of `topics` that exist, with their settings; a missing topic is absent.
+  virtual std::map<std::string, TopicDescription> describe_topics(const std::vector<std::string>& topics) = 0;
+  /// Creates the topics. Returns the names of those that existed already (left as they are).
+  virtual std::vector<std::string> create_topics(const std::vector<NewTopic>& topics) = 0;
+};
+
+}  // namespace couponflow::processor
