@@ -7,6 +7,7 @@ namespace couponflow::cli {
 
 Run add_drill_command(CLI::App& root) {
   auto o = std::make_shared<ops::DrillOptions>();
+  auto output = std::make_shared<std::string>("text");
   auto kind = std::make_shared<std::string>();
   auto* cmd = root.add_subcommand(
       "drill",
@@ -29,6 +30,8 @@ Run add_drill_command(CLI::App& root) {
     sub->add_option("--max-duplicates-per-request", o->max_duplicates_per_request,
                     "fail if verify counts more replayed duplicate results per request than this")
         ->check(CLI::NonNegativeNumber);
+    sub->add_option("--output", *output, "text (default) or json: progress on stderr, one summary object on stdout")
+        ->check(CLI::IsMember({"text", "json"}));
   }
   restore->add_option("--requests", o->requests, "requests before the wipe (default 60000)")
       ->check(CLI::Range(1, 2'000'000));
@@ -40,7 +43,10 @@ Run add_drill_command(CLI::App& root) {
     *kind = "kill";
     if (kill->count("--instances") == 0) o->instances = 3;
   });
-  return [o, kind] { return *kind == "restore" ? ops::run_restore_drill(*o) : ops::run_kill_drill(*o); };
+  return [o, kind, output] {
+    o->json_output = *output == "json";
+    return *kind == "restore" ? ops::run_restore_drill(*o) : ops::run_kill_drill(*o);
+  };
 }
 
 }  // namespace couponflow::cli

@@ -1,6 +1,8 @@
 #include "ops/drill/drill.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <map>
 #include <chrono>
 #include <random>
 #include <thread>
@@ -35,12 +37,20 @@ struct Environment {
   coupon::CouponTopics topics;
   std::filesystem::path dir;
   bool own_dir = false;
+  /// Where progress lines go: stdout, or stderr when stdout carries the JSON summary.
+  std::FILE* out = stdout;
+  bool json = false;
+  /// Figures of the drill for the JSON summary (restore or kill figures).
+  std::map<std::string, double> figures;
 
   kafka::ClientProperties client() const { return {{"bootstrap.servers", bootstrap}}; }
 };
 
-Environment prepare(const DrillOptions& o) {
+Environment prepare(const DrillOptions& o, const char* drill) {
   Environment env;
+  env.json = o.json_output;
+  env.out = o.json_output ? stderr : stdout;
+  fmt::print(env.out, "== {} drill ==\n", drill);
   if (o.bootstrap.empty()) {
     env.broker = std::make_unique<kafka::EmbeddedBroker>(1);
     create_topology_topics(*env.broker, coupon::build_coupon_topology(), {"coupon-processor"}, o.partitions);
@@ -49,7 +59,7 @@ Environment prepare(const DrillOptions& o) {
     env.coupons = balanced_catalog(o.partitions, 2, "drill", {20'000, 5'000, 50'000, 2'000});
     kafka::KafkaProducer producer(env.client());
     publish_catalog(producer, env.topics.catalog, env.coupons);
-    fmt::print("embedded broker at {}, {} partitions, {} coupons\n", env.bootstrap, env.partitions,
+    fmt::print(env.out, "embedded broker at {}, {} partitions, {} coupons\n", env.bootstrap, env.partitions,
                env.coupons.size());
   } else {
     env.bootstrap = o.bootstrap;
@@ -61,7 +71,7 @@ Environment prepare(const DrillOptions& o) {
     if (env.coupons.empty()) {
       throw FatalError("the catalog is empty: publish coupons first (couponflow catalog put ...)");
     }
-    fmt::print("cluster {}, {} partitions, {} coupons in the catalog\n", env.bootstrap, env.partitions,
+    fmt::print(env.out, "cluster {}, {} partitions, {} coupons in the catalog\n", env.bootstrap, env.partitions,
                env.coupons.size());
   }
   env.own_dir = o.work_dir.empty();
@@ -84,22 +94,23 @@ std::vector<std::string> instance_args(const DrillOptions& o, bool embedded) {
   return args;
 }
 
-void require_settled(Fleet& fleet, int partitions, const std::atomic<bool>& stop) {
+void require_settled(Fleet& fleet, int partitions, const std::atomic<bool>& stop, std::FILE* out) {
   const auto start = Clock::now();
   if (!fleet.wait_until_settled(partitions, std::chrono::seconds(120), std::chrono::seconds(1), &stop)) {
     throw FatalError(stop.load() ? "interrupted" : "the processor group did not settle within 120 s");
   }
   std::string split;
   for (const auto& [name, ps] : fleet.running_partitions()) split += fmt::format(" {} runs {};", name, ps.size());
-  fmt::print("group settled after {:.1f} s:{}\n", seconds_since(start), split);
+  fmt::print(out, "group settled after {:.1f} s:{}\n", seconds_since(start), split);
 }
 
 /// Starts instances drill-1..drill-N and waits until the group has settled.
-std::vector<std::string> start_instances(Fleet& fleet, int instances, int partitions, const std::atomic<bool>& stop) {
+std::vector<std::string> start_instances(Fleet& fleet, int instances, int partitions, const std::atomic<bool>& stop,
+                                         std::FILE* out) {
   std::vector<std::string> names;
   for (int i = 1; i <= instances; ++i) names.push_back(fmt::format("drill-{}", i));
   for (const auto& n : names) fleet.start(n);
-  require_settled(fleet, partitions, stop);
+  require_settled(fleet, partitions, stop, out);
   return names;
 }
 
@@ -125,31 +136,48 @@ void require_fits(const Environment& env, const std::vector<PlannedRecord>& reco
   if (auto why = check_fits(records, env.partitions, seconds, 1.5, capacity)) throw std::invalid_argument(*why);
 }
 
-/// Stops every instance, runs verify, prints the verdict; the drill's exit code.
-int finish(Fleet& fleet, Environment& env, std::optional<double> max_duplicates_per_request) {
+/// Stops every instance, runs verify, prints the verdict (as text, or as one JSON object
+/// with the drill's figures); the drill's exit code.
+int finish(Fleet& fleet, Environment& env, const char* drill, std::optional<double> max_duplicates_per_request) {
   bool clean = true;
   for (const auto& name : fleet.names()) {
     if (!fleet.running(name)) continue;
     auto status = fleet.stop(name);
     clean = clean && status == 0;
-    if (status != 0) fmt::print("instance {} did not stop cleanly ({})\n", name, status ? *status : -1);
+    if (status != 0) fmt::print(env.out, "instance {} did not stop cleanly ({})\n", name, status ? *status : -1);
   }
   const auto report = verify_topics(env.client(), env.topics);
-  fmt::print("{}", format_report(report, 10));
   const double duplicates =
       report.requests > 0 ? static_cast<double>(report.duplicate_results) / static_cast<double>(report.requests) : 0;
-  fmt::print("replayed duplicates per request: {:.4f}\n", duplicates);
   bool ok = report.ok() && clean;
-  if (max_duplicates_per_request && duplicates > *max_duplicates_per_request) {
-    fmt::print("drill: FAIL: more replayed duplicates per request than --max-duplicates-per-request {}\n",
-               *max_duplicates_per_request);
+  const bool too_many = max_duplicates_per_request && duplicates > *max_duplicates_per_request;
+  if (!env.json) {
+    fmt::print("{}", format_report(report, 10));
+    fmt::print("replayed duplicates per request: {:.4f}\n", duplicates);
+    if (too_many) {
+      fmt::print("drill: FAIL: more replayed duplicates per request than --max-duplicates-per-request {}\n",
+                 *max_duplicates_per_request);
+    }
+  }
+  if (too_many) {
     ok = false;
     if (report.verdict() == Verdict::kPass) clean = false;  // exit 1
   }
   if (env.own_dir && ok) std::filesystem::remove_all(env.dir);
-  if (!ok) fmt::print("logs kept in {}\n", env.dir.string());
-  if (!clean && report.verdict() == Verdict::kPass) return 1;
-  return exit_code(report.verdict());
+  if (!ok) fmt::print(env.out, "logs kept in {}\n", env.dir.string());
+  const int code = !clean && report.verdict() == Verdict::kPass ? 1 : exit_code(report.verdict());
+  if (env.json) {
+    std::string figures;
+    for (const auto& [name, value] : env.figures) {
+      figures += fmt::format("{}\"{}\":{}", figures.empty() ? "" : ",", name, value);
+    }
+    std::string verify = format_report_json(report);
+    while (!verify.empty() && verify.back() == '\n') verify.pop_back();
+    fmt::print("{{\"drill\":\"{}\",\"passed\":{},\"exit_code\":{},\"instances_stopped_cleanly\":{},"
+               "\"duplicates_per_request\":{:.6f},\"figures\":{{{}}},\"verify\":{}}}\n",
+               drill, code == 0 ? "true" : "false", code, clean ? "true" : "false", duplicates, figures, verify);
+  }
+  return code;
 }
 
 }  // namespace
@@ -157,8 +185,7 @@ int finish(Fleet& fleet, Environment& env, std::optional<double> max_duplicates_
 int run_restore_drill(const DrillOptions& o) {
   const auto& stop = install_stop_signals();
   log::set_min_level(log::Level::kWarn);
-  fmt::print("== restore drill ==\n");
-  Environment env = prepare(o);
+  Environment env = prepare(o, "restore");
   RequestMix mix;
   mix.id_prefix = fmt::format("restore-{}-", o.seed);
   mix.users = std::max<int64_t>(1000, o.requests);
@@ -170,7 +197,7 @@ int run_restore_drill(const DrillOptions& o) {
   all.insert(all.end(), after.begin(), after.end());
   require_fits(env, all, 0);
   Fleet fleet(self_executable(), env.bootstrap, env.dir, instance_args(o, env.broker != nullptr));
-  const std::vector<std::string> names = start_instances(fleet, o.instances, env.partitions, stop);
+  const std::vector<std::string> names = start_instances(fleet, o.instances, env.partitions, stop, env.out);
   AnswerTracker tracker(env.client(), env.topics, env.partitions, mix.id_prefix,
                         static_cast<size_t>(o.requests + o.requests / 10 + 1));
   kafka::KafkaProducer producer(env.client());
@@ -179,7 +206,7 @@ int run_restore_drill(const DrillOptions& o) {
   send_records(producer, env.topics.issuance, before, 0, stop, sent, on_send);
   producer.flush(60'000);
   wait_answered(tracker, static_cast<int64_t>(before.size()), stop, 300);
-  fmt::print("load: {} records sent and answered\n", before.size());
+  fmt::print(env.out, "load: {} records sent and answered\n", before.size());
 
   // The drill: one instance goes away, its state with it, and comes back.
   const std::string& victim = names.front();
@@ -190,12 +217,12 @@ int run_restore_drill(const DrillOptions& o) {
     if (f.is_regular_file(ec)) state_bytes += f.file_size(ec);
   }
   const auto status = fleet.stop(victim);
-  fmt::print("stopped {} (exit {}), wiping its state ({:.1f} MB on disk)\n", victim, status ? *status : -1,
+  fmt::print(env.out, "stopped {} (exit {}), wiping its state ({:.1f} MB on disk)\n", victim, status ? *status : -1,
              static_cast<double>(state_bytes) / 1e6);
   fleet.wipe_state(victim);
   const auto restarted = Clock::now();
   fleet.start(victim);
-  require_settled(fleet, env.partitions, stop);
+  require_settled(fleet, env.partitions, stop, env.out);
   const double back_after = seconds_since(restarted);
 
   int64_t records = 0, bytes = 0;
@@ -208,7 +235,11 @@ int run_restore_drill(const DrillOptions& o) {
     wall = std::max(wall, r.seconds);  // its tasks restore side by side
     ++tasks;
   }
-  fmt::print("restore: {} rebuilt {} tasks from their changelogs: {} records ({:.2f} MB) in {:.3f} s = {:.0f} "
+  env.figures = {{"restored_records", static_cast<double>(records)},
+                 {"restored_bytes", static_cast<double>(bytes)},
+                 {"restore_seconds", wall},
+                 {"running_again_seconds", back_after}};
+  fmt::print(env.out, "restore: {} rebuilt {} tasks from their changelogs: {} records ({:.2f} MB) in {:.3f} s = {:.0f} "
              "records/s, {:.1f} MB/s; all partitions running again {:.1f} s after the restart\n",
              victim, tasks, records, static_cast<double>(bytes) / 1e6, wall,
              wall > 0 ? static_cast<double>(records) / wall : 0.0, wall > 0 ? static_cast<double>(bytes) / wall / 1e6 : 0.0,
@@ -217,16 +248,15 @@ int run_restore_drill(const DrillOptions& o) {
   send_records(producer, env.topics.issuance, after, 0, stop, sent, on_send);
   producer.flush(60'000);
   wait_answered(tracker, static_cast<int64_t>(before.size() + after.size()), stop, 300);
-  fmt::print("after the restore: {} more records sent and answered\n", after.size());
+  fmt::print(env.out, "after the restore: {} more records sent and answered\n", after.size());
   tracker.stop();
-  return finish(fleet, env, o.max_duplicates_per_request);
+  return finish(fleet, env, "restore", o.max_duplicates_per_request);
 }
 
 int run_kill_drill(const DrillOptions& o) {
   const auto& stop = install_stop_signals();
   log::set_min_level(log::Level::kWarn);
-  fmt::print("== kill drill ==\n");
-  Environment env = prepare(o);
+  Environment env = prepare(o, "kill");
   RequestMix mix;
   mix.id_prefix = fmt::format("kill-{}-", o.seed);
   const int64_t total = o.rate * o.duration_seconds;
@@ -235,7 +265,7 @@ int run_kill_drill(const DrillOptions& o) {
   const auto load = plan_requests(env.coupons, 0, total, mix);
   require_fits(env, load, o.duration_seconds);
   Fleet fleet(self_executable(), env.bootstrap, env.dir, instance_args(o, env.broker != nullptr));
-  const std::vector<std::string> names = start_instances(fleet, o.instances, env.partitions, stop);
+  const std::vector<std::string> names = start_instances(fleet, o.instances, env.partitions, stop, env.out);
   AnswerTracker tracker(env.client(), env.topics, env.partitions, mix.id_prefix, static_cast<size_t>(total));
   kafka::KafkaProducer producer(env.client());
   std::atomic<int64_t> sent{0};
@@ -251,11 +281,11 @@ int run_kill_drill(const DrillOptions& o) {
     const std::string& victim = names[rng() % names.size()];
     fleet.kill(victim);
     ++kills;
-    fmt::print("[{:5.1f} s] SIGKILL {} (sent {}, answered {})\n", seconds_since(start), victim, sent.load(),
+    fmt::print(env.out, "[{:5.1f} s] SIGKILL {} (sent {}, answered {})\n", seconds_since(start), victim, sent.load(),
                tracker.answered_records());
     std::this_thread::sleep_for(std::chrono::seconds(o.interval_seconds) / 2);
     fleet.start(victim);
-    fmt::print("[{:5.1f} s] restarted {}\n", seconds_since(start), victim);
+    fmt::print(env.out, "[{:5.1f} s] restarted {}\n", seconds_since(start), victim);
   }
   sender.join();
   producer.flush(60'000);
@@ -263,10 +293,14 @@ int run_kill_drill(const DrillOptions& o) {
   tracker.stop();
   int64_t restored = 0;
   for (const auto& r : fleet.restores()) restored += r.records;
-  fmt::print("load: {} records at {}/s over {} s, {} SIGKILLs; every record answered; {} changelog records "
+  env.figures = {{"records", static_cast<double>(load.size())},
+                 {"rate", static_cast<double>(o.rate)},
+                 {"kills", static_cast<double>(kills)},
+                 {"restored_records", static_cast<double>(restored)}};
+  fmt::print(env.out, "load: {} records at {}/s over {} s, {} SIGKILLs; every record answered; {} changelog records "
              "restored along the way\n",
              load.size(), o.rate, o.duration_seconds, kills, restored);
-  return finish(fleet, env, o.max_duplicates_per_request);
+  return finish(fleet, env, "kill", o.max_duplicates_per_request);
 }
 
 }  // namespace couponflow::ops

@@ -25,6 +25,9 @@ struct DrillOptions {
   std::vector<std::string> process_settings;  // -X key=value for every instance
   /// Fail (exit 1) if verify counts more replayed duplicate results per request.
   std::optional<double> max_duplicates_per_request;
+  /// Progress on stderr and one JSON object on stdout: the verdict, the drill's figures
+  /// and verify's report.
+  bool json_output = false;
 };
 
 /// Stops one instance, wipes its state, restarts it, and reports what the restore took.
