@@ -20,7 +20,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 version=$("$BIN" --version) || fail "--version"
 [[ "$version" =~ ^couponflow\ [0-9]+\.[0-9]+\.[0-9]+\ \(revision\ [0-9a-f]{7,}(-dirty)?\)$ ]] ||
   fail "--version printed: $version"
-for c in broker process catalog verify demo loadgen drill "drill restore" "drill kill"; do
+for c in broker process catalog verify demo loadgen topics "topics create" "topics check" drill "drill restore" "drill kill"; do
   # shellcheck disable=SC2086
   "$BIN" $c --help >/dev/null || fail "$c --help"
 done
@@ -56,6 +56,13 @@ set +e
 "$BIN" verify 2>"$work/err"; rc=$?
 set -e
 [ "$rc" -eq 2 ] || fail "verify without a cluster exited $rc, expected 2"
+
+# topics: the embedded broker has no Admin API: check and create say so and exit 3.
+set +e
+"$BIN" topics check --bootstrap "$bs" >"$work/topics.out"; rc=$?
+set -e
+[ "$rc" -eq 3 ] || fail "topics check on the embedded broker exited $rc, expected 3"
+grep -q "has no Admin API" "$work/topics.out" || fail "topics check: $(cat "$work/topics.out")"
 
 # loadgen sends requests for the coupons in the catalog.
 "$BIN" loadgen --bootstrap "$bs" --requests 50 | grep -q "loadgen: 5[0-9] records (50 requests, 2 coupons)" || fail "loadgen"
