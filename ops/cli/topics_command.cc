@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -80,8 +81,10 @@ Run add_topics_command(CLI::App& root) {
         for (const auto& p : plan) {
           if (!described.contains(p.topic.name)) missing.push_back(p.topic);
         }
-        if (!missing.empty()) admin.create_topics(missing);
+        // Another client may create one at the same time: those are checked, not claimed.
+        const auto existed = missing.empty() ? std::vector<std::string>{} : admin.create_topics(missing);
         for (const auto& t : missing) {
+          if (std::find(existed.begin(), existed.end(), t.name) != existed.end()) continue;
           std::printf("created %s (%d partitions, replication factor %d, cleanup.policy=%s)\n", t.name.c_str(),
                       t.partitions, t.replication_factor, t.configs.at("cleanup.policy").c_str());
         }
