@@ -2,12 +2,38 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
 #include "common/errors.h"
+#include "processor/kafka/kafka_admin.h"
 #include "processor/kafka/topic_reader.h"
 #include "state/store_spec.h"
 #include "topology/coupon/issued_state.h"
 
 namespace couponflow::ops {
+
+namespace {
+
+/// Those of `topics` whose cleanup.policy includes compact, as far as the cluster says:
+/// none where it has no Admin API (the embedded broker) or does not answer, so that
+/// their truncation counts as lost records.
+std::set<std::string> compacted_among(const kafka::ClientProperties& client, const std::vector<std::string>& topics) {
+  std::set<std::string> compacted;
+  if (topics.empty()) return compacted;
+  try {
+    kafka::KafkaAdmin admin(client, 3'000);
+    if (!admin.supported()) return compacted;
+    for (const auto& [name, d] : admin.describe_topics(topics)) {
+      auto policy = d.configs.find("cleanup.policy");
+      if (policy != d.configs.end() && policy->second.find("compact") != std::string::npos) compacted.insert(name);
+    }
+  } catch (const std::exception&) {
+    compacted.clear();  // unknown: nothing is assumed compacted
+  }
+  return compacted;
+}
+
+}  // namespace
 
 VerifyReport verify_topics(const kafka::ClientProperties& client, const coupon::CouponTopics& topics,
                            const std::string& application_id, std::atomic<uint64_t>* records_read) {
@@ -57,7 +83,7 @@ VerifyReport verify_topics(const kafka::ClientProperties& client, const coupon::
       truncated_topics.push_back(i.topic);
     }
   }
-  const auto compacted = kafka::compacted_topics(client, truncated_topics).value_or(std::set<std::string>{});
+  const auto compacted = compacted_among(client, truncated_topics);
   for (const auto& i : info) {
     if (i.low.value == 0 || compacted.contains(i.topic)) continue;
     TopicRole role = TopicRole::kChangelog;

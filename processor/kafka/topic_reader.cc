@@ -38,48 +38,6 @@ std::map<std::string, int32_t> list_topics(const ClientProperties& props) {
   return partition_counts(rk.get());
 }
 
-std::optional<std::set<std::string>> compacted_topics(const ClientProperties& props,
-                                                      const std::vector<std::string>& topics, int timeout_ms) {
-  if (topics.empty()) return std::set<std::string>{};
-  detail::Handle rk = detail::new_handle(RD_KAFKA_CONSUMER, detail::make_conf(reader_properties(props)));
-  std::vector<rd_kafka_ConfigResource_t*> resources;
-  for (const auto& t : topics) resources.push_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, t.c_str()));
-  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk.get());
-  rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
-  char err[256];
-  rd_kafka_AdminOptions_set_request_timeout(options, timeout_ms, err, sizeof err);
-  rd_kafka_DescribeConfigs(rk.get(), resources.data(), resources.size(), options, queue);
-  rd_kafka_AdminOptions_destroy(options);
-  for (auto* r : resources) rd_kafka_ConfigResource_destroy(r);
-
-  std::optional<std::set<std::string>> compacted;
-  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, timeout_ms + 1000);
-  const rd_kafka_DescribeConfigs_result_t* result = event ? rd_kafka_event_DescribeConfigs_result(event) : nullptr;
-  if (result != nullptr && rd_kafka_event_error(event) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    compacted.emplace();
-    size_t count = 0;
-    const rd_kafka_ConfigResource_t** described = rd_kafka_DescribeConfigs_result_resources(result, &count);
-    for (size_t i = 0; i < count && compacted; ++i) {
-      if (rd_kafka_ConfigResource_error(described[i]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        compacted.reset();  // one topic unknown: the answer is incomplete
-        break;
-      }
-      size_t entries = 0;
-      const rd_kafka_ConfigEntry_t** config = rd_kafka_ConfigResource_configs(described[i], &entries);
-      for (size_t e = 0; e < entries; ++e) {
-        const char* value = rd_kafka_ConfigEntry_value(config[e]);
-        if (std::string_view(rd_kafka_ConfigEntry_name(config[e])) == "cleanup.policy" && value != nullptr &&
-            std::string_view(value).find("compact") != std::string_view::npos) {
-          compacted->insert(rd_kafka_ConfigResource_name(described[i]));
-        }
-      }
-    }
-  }
-  if (event != nullptr) rd_kafka_event_destroy(event);
-  rd_kafka_queue_destroy(queue);
-  return compacted;
-}
-
 std::vector<TopicSnapshotInfo> read_topics(const ClientProperties& props,
                                            const std::vector<std::string>& topics,
                                            const std::function<void(ReadRecord&&)>& fn) {

@@ -45,12 +45,6 @@ struct TopicSnapshotInfo {
 /// Partition counts of every topic in the cluster (a metadata request that creates nothing).
 std::map<std::string, int32_t> list_topics(const ClientProperties& props);
 
-/// The topics among `topics` whose cleanup.policy includes compact, asked of the
-/// cluster (DescribeConfigs); nullopt if the cluster cannot say (the embedded broker has
-/// no DescribeConfigs) within `timeout_ms`.
-std::optional<std::set<std::string>> compacted_topics(const ClientProperties& props,
-                                                      const std::vector<std::string>& topics, int timeout_ms = 3000);
-
 /// Calls `fn` for every record of `topics` (every partition, in offset order per
 /// partition) up to each partition's end as of the call. Returns the watermarks it read
 /// between. Throws FatalError if a topic is missing or a partition cannot be read.
