@@ -111,11 +111,15 @@ grep -q '^process_cpu_seconds_total ' "$work/metrics.txt" || fail "no process_cp
 grep -q '^process_resident_memory_bytes ' "$work/metrics.txt" || fail "no process_resident_memory_bytes"
 grep -q "^couponflow_build_info{version=\"[0-9.]*\",revision=\"$(sed 's/.*(revision \(.*\))/\1/' <<<"$version")\"} 1" \
   "$work/metrics.txt" || fail "couponflow_build_info does not match --version"
-for _ in $(seq 50); do
-  curl -s "http://$addr/metrics" | grep -q '^couponflow_kafka_consumer_partitions{client="consumer",state="active"} [1-9]' && break
-  sleep 0.2
-done
-curl -s "http://$addr/metrics" | grep -q '^couponflow_kafka_broker_rtt_seconds{' || fail "no librdkafka statistics metrics"
+# A round-trip time appears only after a statistics window in which a request
+# completed, which can be a window later than the fetch state: wait for each.
+stats_seen() {
+  curl -s "http://$addr/metrics" >"$work/metrics.txt"
+  grep -q '^couponflow_kafka_consumer_partitions{client="consumer",state="active"} [1-9]' "$work/metrics.txt" &&
+    grep -q '^couponflow_kafka_broker_rtt_seconds{' "$work/metrics.txt"
+}
+for _ in $(seq 100); do stats_seen && break; sleep 0.2; done
+stats_seen || fail "no librdkafka statistics metrics: $(grep '^couponflow_kafka_' "$work/metrics.txt" | head -5)"
 
 # A metrics listener that cannot bind is fatal with one clear line.
 set +e
