@@ -17,6 +17,7 @@ std::atomic<Level> g_min_level{Level::kInfo};
 std::atomic<Format> g_format{Format::kText};
 std::mutex g_instance_mutex;
 std::string g_instance = "couponflow";
+thread_local std::string t_thread;
 
 std::string_view level_name(Level level) {
   switch (level) {
@@ -34,6 +35,8 @@ void set_instance(std::string_view name) {
   std::lock_guard lock(g_instance_mutex);
   g_instance = name;
 }
+
+void set_thread(std::string_view name) { t_thread = name; }
 
 void set_min_level(Level level) { g_min_level = level; }
 
@@ -60,11 +63,16 @@ void write(Level level, std::string_view message) {
     // Messages may quote hostile input: append_json_string keeps the line valid JSON.
     line = fmt::format(R"({{"ts":"{}","level":"{}","instance":)", ts, level_name(level));
     append_json_string(line, instance);
+    if (!t_thread.empty()) {
+      line += R"(,"thread":)";
+      append_json_string(line, t_thread);
+    }
     line += R"(,"message":)";
     append_json_string(line, message);
     line += "}\n";
   } else {
-    line = fmt::format("{} {:5} [{}] {}\n", ts, level_name(level), instance, message);
+    line = fmt::format("{} {:5} [{}{}{}] {}\n", ts, level_name(level), instance, t_thread.empty() ? "" : "/",
+                       t_thread, message);
   }
   // One write per line keeps lines whole when several threads or processes share stderr.
   [[maybe_unused]] auto written = ::write(STDERR_FILENO, line.data(), line.size());

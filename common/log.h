@@ -15,6 +15,9 @@ enum class Format { kText, kJson };
 
 /// Names this process in every line (e.g. the processor's instance id). Call once at start.
 void set_instance(std::string_view name);
+/// Names the calling thread in its lines, after the instance ("b/StreamThread-2"; in
+/// JSON a "thread" field): for an instance of several stream threads.
+void set_thread(std::string_view name);
 void set_min_level(Level level);
 void set_format(Format format);
 bool enabled(Level level);

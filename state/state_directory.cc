@@ -43,6 +43,7 @@ void StateDirectory::wipe(TaskId id) const {
 }
 
 std::string StateDirectory::identity() const {
+  std::lock_guard lock(files_mutex_);
   const auto file = dir_ / "identity";
   {
     std::ifstream in(file);
@@ -65,6 +66,7 @@ std::string StateDirectory::identity() const {
 }
 
 std::optional<int32_t> StateDirectory::recorded_partitions() const {
+  std::lock_guard lock(files_mutex_);
   std::ifstream in(dir_ / "partitions");
   int32_t count = 0;
   if (!(in >> count)) return std::nullopt;
@@ -72,6 +74,7 @@ std::optional<int32_t> StateDirectory::recorded_partitions() const {
 }
 
 void StateDirectory::record_partitions(int32_t count) const {
+  std::lock_guard lock(files_mutex_);
   const auto tmp = dir_ / "partitions.tmp";
   {
     std::ofstream out(tmp);

@@ -2,6 +2,7 @@
 // The on-disk layout of an instance's state: <state-dir>/<application-id>/<task>/<store>.
 
 #include <filesystem>
+#include <mutex>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@ namespace couponflow::state {
 /// Holds an exclusive lock on it (flock), so two instances configured with the same
 /// directory fail fast instead of corrupting each other's stores.
 /// Errors: FatalError if the directory cannot be created or is locked by another process.
+/// Thread: any (the stream threads of an instance share it).
 class StateDirectory {
  public:
   StateDirectory(const std::filesystem::path& root, const std::string& application_id);
@@ -37,6 +39,7 @@ class StateDirectory {
  private:
   std::filesystem::path dir_;
   int lock_fd_ = -1;
+  mutable std::mutex files_mutex_;  // identity and partitions: read, or written via a temporary file
 };
 
 }  // namespace couponflow::state
