@@ -68,6 +68,8 @@ void apply_setting(AppConfig& config, const std::string& key, const std::string&
     s.store_cache_bytes = static_cast<size_t>(to_int(key, value, 0));
   } else if (key == "max.task.idle.ms") {
     s.max_task_idle_ms = to_int(key, value, -1);
+  } else if (key == "num.stream.threads") {
+    s.num_stream_threads = static_cast<int>(to_int(key, value, 1));
   } else if (key == "num.standby.replicas") {
     s.num_standby_replicas = static_cast<int>(to_int(key, value, 0));
   } else if (key == "processing.attempts") {

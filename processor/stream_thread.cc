@@ -23,12 +23,23 @@ using detail::kBrokerTimeoutMs;
 using detail::kPollBatch;
 using detail::kProcessBudget;
 
+namespace {
+
+std::shared_ptr<InstanceContext> own_context(StreamsConfig config) {
+  config.num_stream_threads = 1;
+  return std::make_shared<InstanceContext>(config);
+}
+
+}  // namespace
+
 StreamThread::StreamThread(const topology::Topology& topology, StreamsConfig config,
-                           std::shared_ptr<prometheus::Registry> registry, std::shared_ptr<ClientSupplier> clients)
+                           std::shared_ptr<prometheus::Registry> registry, std::shared_ptr<ClientSupplier> clients,
+                           std::shared_ptr<InstanceContext> context, int thread_index)
     : topology_(topology),
       config_(std::move(config)),
-      cache_budget_(std::make_shared<state::CacheBudget>(config_.store_cache_bytes)),
-      clients_(clients ? std::move(clients) : std::make_shared<kafka::KafkaClientSupplier>(registry)) {
+      context_(context ? std::move(context) : own_context(config_)),
+      thread_index_(thread_index) {
+  clients_ = clients ? std::move(clients) : std::make_shared<kafka::KafkaClientSupplier>(registry, thread_suffix());
   size_t streams = 0;
   for (size_t i = 0; i < topology_.sources().size(); ++i) {
     if (!topology_.sources()[i].is_table) {
@@ -53,6 +64,11 @@ StreamThread::~StreamThread() {
   try {
     while (!tasks_.empty()) close_task(Partition{tasks_.begin()->first}, false);
     while (!standbys_.empty()) close_standby(Partition{standbys_.begin()->first}, false);
+    for (auto& [p, stores] : handed_over_) {
+      stores.clear();
+      context_->task_directories().release(thread_index_, Partition{p});
+    }
+    handed_over_.clear();
     if (main_) main_->close();
     if (side_) side_->close();
   } catch (const std::exception& e) {
@@ -80,12 +96,16 @@ void StreamThread::publish_status() {
   s.commits = commits_;
   s.rebalances = rebalances_;
   s.aborted_transactions = aborts_;
+  context_->set_ready(thread_index_, s.ready());
   std::lock_guard lock(status_mutex_);
   status_ = std::move(s);
 }
 
 void StreamThread::run(const std::atomic<bool>& stop) {
-  pthread_setname_np(pthread_self(), "cf-stream");  // visible in top -H, perf, gdb
+  // Visible in top -H, perf and gdb (at most 15 characters).
+  const std::string name = context_->thread_count() > 1 ? fmt::format("cf-stream-{}", thread_index_ + 1) : "cf-stream";
+  pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+  log::set_thread(thread_suffix());
   stop_ = &stop;
   last_step_ms_ = clock_.now_ms();
   start();
@@ -97,14 +117,15 @@ void StreamThread::run(const std::atomic<bool>& stop) {
 }
 
 void StreamThread::start() {
-  log::info("starting: application {} on {}, state in {}", config_.application_id, config_.bootstrap,
-            config_.state_dir.string());
-  state_dir_ = std::make_unique<state::StateDirectory>(config_.state_dir, config_.application_id);
-  store_factory_ = std::make_unique<state::RocksDbStoreFactory>();
+  const std::string suffix = thread_suffix();
+  log::info("starting{}{}: application {} on {}, state in {}", suffix.empty() ? "" : " ", suffix,
+            config_.application_id, config_.bootstrap, config_.state_dir.string());
+  state::StateDirectory& state_dir = context_->state_dir();
 
+  // Kafka Streams names a thread's clients <client.id>-StreamThread-N.
+  const std::string client_id = config_.instance_id.empty() ? config_.application_id : config_.instance_id;
   kafka::ClientProperties common{{"bootstrap.servers", config_.bootstrap},
-                                 {"client.id", config_.instance_id.empty() ? config_.application_id
-                                                                           : config_.instance_id}};
+                                 {"client.id", suffix.empty() ? client_id : client_id + "-" + suffix}};
   common.merge(config_.client);
   const bool eos = exactly_once();
   kafka::ClientProperties producer_props = common;
@@ -114,7 +135,10 @@ void StreamThread::start() {
   }
   producer_props.merge(config_.producer);
   kafka::ClientProperties main_props = common;
-  if (!config_.instance_id.empty()) main_props.set("group.instance.id", config_.instance_id);
+  // Static membership: each thread is a member of its own, named after the instance.
+  if (!config_.instance_id.empty()) {
+    main_props.set("group.instance.id", suffix.empty() ? config_.instance_id : config_.instance_id + "-" + suffix);
+  }
   // Exactly-once reads only committed transactions, changelogs included.
   if (eos) main_props.set("isolation.level", "read_committed");
   main_props.merge(config_.consumer);
@@ -158,8 +182,8 @@ void StreamThread::start() {
     });
   }
   partition_count_ = check_partitioning(primary, co_partitioned_topics(), partitions,
-                                        state_dir_->recorded_partitions());
-  state_dir_->record_partitions(partition_count_);
+                                        state_dir.recorded_partitions());
+  state_dir.record_partitions(partition_count_);
   last_partition_check_ms_ = clock_.now_ms();
   std::vector<std::string> outputs;
   for (const auto& sink : topology_.sinks()) outputs.push_back(sink.topic);
@@ -183,6 +207,10 @@ void StreamThread::start() {
 }
 
 void StreamThread::step() {
+  // A sibling thread took, left or wants a task directory: standbys may move.
+  if (config_.num_standby_replicas > 0 && context_->task_directories().generation() != directories_generation_) {
+    update_standbys();
+  }
   bool has_buffered = false;
   for (const auto& [p, slot] : tasks_) {
     if (slot->task->state() != TaskState::kRunning) continue;

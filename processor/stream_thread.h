@@ -13,16 +13,12 @@
 #include "common/clock.h"
 #include "processor/changelog_reader.h"
 #include "processor/clients.h"
+#include "processor/instance_context.h"
 #include "processor/metrics/thread_metrics.h"
 #include "processor/streams_config.h"
 #include "processor/task.h"
 #include "state/materialized_store.h"
 #include "topology/topology.h"
-
-namespace couponflow::state {
-class StateDirectory;
-class RocksDbStoreFactory;
-}  // namespace couponflow::state
 
 namespace prometheus {
 class Registry;
@@ -54,9 +50,11 @@ struct ThreadStatus {
   std::string not_ready_reason() const;
 };
 
-/// Role: owns the instance's Kafka clients (group consumer for the stream source, a
-/// manual consumer for restores, standbys and co-partitioned tables, one idempotent or
-/// transactional producer), its tasks, its standby tasks and its state directory.
+/// Role: one stream thread of an instance (StreamsInstance runs num.stream.threads of
+/// them, sharing an InstanceContext). Owns its Kafka clients (group consumer for the
+/// stream source, a manual consumer for restores, standbys and co-partitioned tables,
+/// one idempotent or transactional producer), its tasks and its standby tasks; their
+/// directories are held through the InstanceContext.
 ///
 /// Loop: wait for records (or the next commit) -> route records to tasks and to the
 /// ChangelogReader (restores, standbys) -> start restored tasks -> process -> every
@@ -82,10 +80,13 @@ struct ThreadStatus {
 class StreamThread final : private RebalanceListener, private RestoreListener {
  public:
   /// With a registry, the thread publishes its metrics there (docs/metrics.md). Its
-  /// Kafka clients come from `clients` (default: librdkafka's).
+  /// Kafka clients come from `clients` (default: librdkafka's). Without a context the
+  /// thread is an instance of its own; with one it is thread `thread_index` (from 0)
+  /// of the instance the context describes.
   StreamThread(const topology::Topology& topology, StreamsConfig config,
                std::shared_ptr<prometheus::Registry> registry = nullptr,
-               std::shared_ptr<ClientSupplier> clients = nullptr);
+               std::shared_ptr<ClientSupplier> clients = nullptr,
+               std::shared_ptr<InstanceContext> context = nullptr, int thread_index = 0);
   ~StreamThread() override;
 
   /// Runs until `stop` is set, then shuts down gracefully: commits what was
@@ -113,6 +114,13 @@ class StreamThread final : private RebalanceListener, private RestoreListener {
   void on_restore_end(TaskId task, size_t store) override;
 
   TaskEnvironment task_environment(Partition partition) const;
+  /// "StreamThread-N" when the instance runs several threads, else "" (names clients,
+  /// group.instance.id, transactional.id and gauges apart).
+  std::string thread_suffix() const;
+  /// Takes the partition's task directory for an active task (TaskDirectories),
+  /// giving way to siblings meanwhile. Errors: FatalError if a stop or a long wait
+  /// comes first.
+  void hold_task_directory(Partition partition);
   void open_tasks(const std::vector<Partition>& partitions, bool already_assigned);
   /// Standby replicas (num.standby.replicas > 0): a warm copy of the stores of every
   /// partition this instance does not own, kept by tailing their changelogs.
@@ -170,10 +178,11 @@ class StreamThread final : private RebalanceListener, private RestoreListener {
   size_t primary_source_ = 0;
   int32_t partition_count_ = 0;
 
-  std::unique_ptr<state::StateDirectory> state_dir_;
-  std::unique_ptr<state::RocksDbStoreFactory> store_factory_;
-  /// statestore.cache.max.bytes, shared by the stores of every task and standby.
-  std::shared_ptr<state::CacheBudget> cache_budget_;
+  /// The state directory, store factory, cache budget (statestore.cache.max.bytes)
+  /// and task directory holds, shared with the instance's other threads.
+  std::shared_ptr<InstanceContext> context_;
+  const int thread_index_;
+  uint64_t directories_generation_ = 0;  // of TaskDirectories, at the last update_standbys
   std::shared_ptr<ClientSupplier> clients_;
   std::unique_ptr<Producer> producer_;
   std::unique_ptr<Consumer> main_;

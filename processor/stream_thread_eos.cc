@@ -11,8 +11,10 @@ std::string StreamThread::transactional_id() const {
   // Stable across restarts of the same instance, so a restarted instance fences the
   // producer of its previous life; unique per state directory, so two instances never
   // fence each other (a path alone is not: every pod of a StatefulSet has the same one).
-  if (!config_.instance_id.empty()) return config_.application_id + "-" + config_.instance_id;
-  return config_.application_id + "-" + state_dir_->identity();
+  // Each thread of an instance has its own producer, so its own id.
+  const std::string suffix = thread_suffix().empty() ? "" : "-" + thread_suffix();
+  if (!config_.instance_id.empty()) return config_.application_id + "-" + config_.instance_id + suffix;
+  return config_.application_id + "-" + context_->state_dir().identity() + suffix;
 }
 
 void StreamThread::mirror_transactional_offsets(const std::vector<std::pair<TopicPartition, Offset>>& offsets) {

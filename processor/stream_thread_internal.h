@@ -79,15 +79,15 @@ struct StreamThread::TaskSlot {
 
 /// The thread-wide engine metrics (docs/metrics.md), resolved once.
 struct StreamThread::EngineMetrics {
-  GaugeCell* ready;
+  GaugeCell* ready = nullptr;  // these three: the instance's first thread only
+  GaugeCell* cache_bytes = nullptr;
+  GaugeCell* cache_max_bytes = nullptr;
   GaugeCell* assigned_partitions;
   GaugeCell* input_partitions;
   GaugeCell* standby_partitions;
   GaugeCell* tasks_restoring;
   GaugeCell* tasks_running;
   GaugeCell* producer_queue;
-  GaugeCell* cache_bytes;
-  GaugeCell* cache_max_bytes;
   MetricCounter* delivery_errors;
   MetricCounter* rebalances;
   MetricCounter* aborted_transactions;

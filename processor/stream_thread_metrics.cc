@@ -28,17 +28,28 @@ std::string ThreadStatus::not_ready_reason() const {
 }
 
 void StreamThread::init_metrics(std::shared_ptr<prometheus::Registry> registry) {
-  metrics_ = std::make_unique<ThreadMetrics>(std::move(registry));
+  const std::string suffix = thread_suffix();
+  metrics_ = std::make_unique<ThreadMetrics>(std::move(registry),
+                                             suffix.empty() ? MetricLabels{} : MetricLabels{{"thread", suffix}});
   ThreadMetrics& m = *metrics_;
-  m.gauge("couponflow_info", "Identifies the instance (always 1).",
-          {{"application_id", config_.application_id},
-           {"instance_id", config_.instance_id},
-           {"guarantee", exactly_once() ? "exactly_once_v2" : "at_least_once"},
-           {"version", std::string(build_version())}})
-      .set(1);
   engine_metrics_ = std::make_unique<EngineMetrics>();
   EngineMetrics& e = *engine_metrics_;
-  e.ready = &m.gauge("couponflow_ready", "1 when every assigned task has restored and runs (/readyz), else 0.");
+  // What describes the whole instance, its first thread publishes.
+  if (thread_index_ == 0) {
+    m.instance_gauge("couponflow_info", "Identifies the instance (always 1).",
+                     {{"application_id", config_.application_id},
+                      {"instance_id", config_.instance_id},
+                      {"guarantee", exactly_once() ? "exactly_once_v2" : "at_least_once"},
+                      {"version", std::string(build_version())},
+                      {"stream_threads", std::to_string(context_->thread_count())}})
+        .set(1);
+    e.ready = &m.instance_gauge("couponflow_ready",
+                                "1 when every assigned task of every thread has restored and runs (/readyz), else 0.");
+    e.cache_bytes = &m.instance_gauge("couponflow_store_cache_bytes",
+                                      "Bytes held by the store caches of every task and standby.");
+    e.cache_max_bytes = &m.instance_gauge("couponflow_store_cache_max_bytes",
+                                          "statestore.cache.max.bytes: the budget the store caches share.");
+  }
   e.assigned_partitions = &m.gauge("couponflow_assigned_partitions", "Input partitions (tasks) owned.");
   e.input_partitions = &m.gauge("couponflow_input_partitions",
                                 "Partitions of the input topic: the tasks the application has, owned by someone.");
@@ -46,9 +57,6 @@ void StreamThread::init_metrics(std::shared_ptr<prometheus::Registry> registry) 
   e.tasks_restoring = &m.gauge("couponflow_tasks", "Owned tasks by state.", {{"state", "restoring"}});
   e.tasks_running = &m.gauge("couponflow_tasks", "Owned tasks by state.", {{"state", "running"}});
   e.producer_queue = &m.gauge("couponflow_producer_queue_records", "Records sent and not yet acknowledged.");
-  e.cache_bytes = &m.gauge("couponflow_store_cache_bytes", "Bytes held by the store caches of every task and standby.");
-  e.cache_max_bytes = &m.gauge("couponflow_store_cache_max_bytes",
-                               "statestore.cache.max.bytes: the budget the store caches share.");
   e.delivery_errors = &m.counter("couponflow_producer_delivery_errors_total", "Records whose delivery failed.");
   e.rebalances = &m.counter("couponflow_rebalances_total", "Assignments and revocations taken part in.");
   e.aborted_transactions =
@@ -141,16 +149,18 @@ void StreamThread::publish_metrics() {
       }
     }
   }
-  ThreadStatus status = this->status();
-  e.ready->set(status.ready() ? 1 : 0);
+  if (e.ready != nullptr) {
+    e.ready->set(context_->all_ready() ? 1 : 0);
+    const auto& budget = *context_->cache_budget();
+    e.cache_bytes->set(static_cast<double>(budget.used_bytes()));
+    e.cache_max_bytes->set(static_cast<double>(budget.max_bytes()));
+  }
   e.assigned_partitions->set(static_cast<double>(tasks_.size()));
   e.input_partitions->set(static_cast<double>(partition_count_));
   e.standby_partitions->set(static_cast<double>(standbys_.size()));
   e.tasks_restoring->set(static_cast<double>(restoring));
   e.tasks_running->set(static_cast<double>(running));
   e.producer_queue->set(static_cast<double>(producer_->in_flight()));
-  e.cache_bytes->set(static_cast<double>(cache_budget_->used_bytes()));
-  e.cache_max_bytes->set(static_cast<double>(cache_budget_->max_bytes()));
   // Counted where they happen, for the status too: brought up to date here.
   e.delivery_errors->add(producer_->delivery_errors() - e.delivery_errors->value());
   e.rebalances->add(rebalances_ - e.rebalances->value());

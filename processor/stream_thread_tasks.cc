@@ -14,11 +14,11 @@ TaskEnvironment StreamThread::task_environment(Partition partition) const {
   TaskEnvironment env;
   env.application_id = config_.application_id;
   env.partition_count = partition_count_;
-  env.task_dir = state_dir_->task_dir(TaskId{partition});
-  env.store_factory = store_factory_.get();
+  env.task_dir = context_->state_dir().task_dir(TaskId{partition});
+  env.store_factory = &context_->store_factory();
   env.collector = producer_.get();
   env.clock = &clock_;
-  env.cache_budget = cache_budget_;
+  env.cache_budget = context_->cache_budget();
   env.max_idle_ms = config_.max_task_idle_ms;
   env.processing_attempts = config_.processing_attempts;
   env.retry_backoff_ms = config_.retry_backoff_ms;
@@ -26,6 +26,35 @@ TaskEnvironment StreamThread::task_environment(Partition partition) const {
   env.max_keyed_series = config_.metrics_max_keyed_series;
   env.per_record_metrics = config_.metrics_per_record;
   return env;
+}
+
+std::string StreamThread::thread_suffix() const {
+  return context_->thread_count() > 1 ? fmt::format("StreamThread-{}", thread_index_ + 1) : "";
+}
+
+void StreamThread::hold_task_directory(Partition partition) {
+  // A sibling gives its standby up within a loop round; an active task it lost is
+  // closed when its consumer reports the loss, seconds at most. Far beyond that,
+  // something is wedged: stop rather than wait forever.
+  constexpr EpochMillis kMaxWaitMs = 120'000;
+  const EpochMillis started = clock_.now_ms();
+  bool waited = false;
+  const bool held = context_->task_directories().acquire_active(
+      thread_index_, partition,
+      [&] {
+        if (!waited) log::info("task {}: waiting for another stream thread to let go of its directory", TaskId{partition});
+        waited = true;
+        update_standbys();  // give way to siblings waiting for ours
+        last_step_ms_.store(clock_.now_ms(), std::memory_order_relaxed);
+      },
+      [&] {
+        return (stop_ != nullptr && stop_->load(std::memory_order_relaxed)) ||
+               clock_.now_ms() - started > kMaxWaitMs;
+      });
+  if (!held) {
+    throw FatalError(fmt::format("task {}: another stream thread kept its directory for {} s", TaskId{partition},
+                                 (clock_.now_ms() - started) / 1000));
+  }
 }
 
 void StreamThread::on_assigned(const std::vector<TopicPartition>& partitions) {
@@ -57,6 +86,7 @@ void StreamThread::open_tasks(const std::vector<Partition>& partitions, bool alr
   std::vector<TopicPartition> inputs;
   std::vector<TaskSlot*> opened;
   for (Partition p : partitions) {
+    hold_task_directory(p);
     auto slot = std::make_unique<TaskSlot>();
     slot->task = std::make_unique<Task>(TaskId{p}, topology_, task_environment(p));
     slot->created_epoch = main_->rebalance_count();
@@ -214,6 +244,7 @@ void StreamThread::close_task(Partition partition, bool clean) {
   slot.task->close();
   close_slot_metrics(slot);
   tasks_.erase(it);
+  context_->task_directories().release(thread_index_, partition);
 }
 
 void StreamThread::on_revoked(const std::vector<TopicPartition>& partitions) {

@@ -1,5 +1,5 @@
 #pragma once
-// Configuration of a processor instance (one stream thread).
+// Configuration of a processor instance and its stream threads.
 
 #include <cstdint>
 #include <filesystem>
@@ -23,6 +23,10 @@ struct StreamsConfig {
   std::string instance_id;
   Guarantee guarantee = Guarantee::kAtLeastOnce;
 
+  /// num.stream.threads: stream threads per instance, each a member of the consumer
+  /// group with its own clients and tasks (Kafka Streams' meaning); they share the
+  /// state directory and the store cache budget.
+  int num_stream_threads = 1;
   /// Every interval: flush the producer, commit input offsets, checkpoint the stores.
   int64_t commit_interval_ms = 100;
   /// One budget for the store caches of every task and standby of the instance; a store

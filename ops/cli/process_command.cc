@@ -8,7 +8,7 @@
 #include "ops/cli/commands.h"
 #include "ops/http/status_server.h"
 #include "ops/signals.h"
-#include "processor/stream_thread.h"
+#include "processor/streams_instance.h"
 #include "topology/coupon/coupon_topology.h"
 
 namespace couponflow::cli {
@@ -54,21 +54,22 @@ Run add_process_command(CLI::App& root) {
     const auto topology = coupon::build_coupon_topology(config.coupon);
     log::info("topology:\n{}", topology.describe());
     auto registry = std::make_shared<prometheus::Registry>();
-    processor::StreamThread thread(topology, config.streams, registry);
+    processor::StreamsInstance instance(topology, config.streams, registry);
     ops::StatusServer server(
         o->metrics_listen, registry,
-        [&thread] {
+        [&instance] {
           // A loop round blocks at most for a broker call's timeout (tens of seconds)
-          // or a slow restore batch; minutes without one means the thread is wedged.
-          const int64_t idle_ms = SystemClock().now_ms() - thread.last_step_ms();
-          if (thread.last_step_ms() == 0 || idle_ms < kLivenessTimeoutMs) return ops::Probe{true, ""};
-          return ops::Probe{false, fmt::format("the stream thread has not completed a round for {} s", idle_ms / 1000)};
+          // or a slow restore batch; minutes without one means a thread is wedged.
+          const EpochMillis last_step = instance.last_step_ms();
+          const int64_t idle_ms = SystemClock().now_ms() - last_step;
+          if (last_step == 0 || idle_ms < kLivenessTimeoutMs) return ops::Probe{true, ""};
+          return ops::Probe{false, fmt::format("a stream thread has not completed a round for {} s", idle_ms / 1000)};
         },
-        [&thread] {
-          const auto status = thread.status();
+        [&instance] {
+          const auto status = instance.status();
           return ops::Probe{status.ready(), status.not_ready_reason()};
         });
-    thread.run(stop);
+    instance.run(stop);
     return 0;
   };
 }

@@ -12,8 +12,9 @@ namespace {
 constexpr const char* kDefaultStatisticsIntervalMs = "5000";
 }  // namespace
 
-KafkaClientSupplier::KafkaClientSupplier(std::shared_ptr<prometheus::Registry> registry)
-    : statistics_(registry ? std::make_shared<ClientStatistics>(std::move(registry)) : nullptr) {}
+KafkaClientSupplier::KafkaClientSupplier(std::shared_ptr<prometheus::Registry> registry, std::string thread)
+    : statistics_(registry ? std::make_shared<ClientStatistics>(std::move(registry)) : nullptr),
+      thread_(std::move(thread)) {}
 
 KafkaClientSupplier::~KafkaClientSupplier() = default;
 
@@ -23,7 +24,8 @@ std::pair<ClientProperties, StatisticsCallback> KafkaClientSupplier::with_statis
   ClientProperties props{{"statistics.interval.ms", kDefaultStatisticsIntervalMs}};
   props.merge(properties);
   // The clients live no longer than the stream thread that holds this supplier.
-  return {props, [statistics = statistics_, role = std::string(role)](std::string_view json) {
+  return {props, [statistics = statistics_, role = thread_.empty() ? std::string(role) : thread_ + "-" + role](
+                     std::string_view json) {
             statistics->ingest(role, json);
           }};
 }

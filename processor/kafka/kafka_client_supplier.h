@@ -2,6 +2,7 @@
 // The production ClientSupplier: librdkafka clients.
 
 #include <memory>
+#include <string>
 
 #include "processor/clients.h"
 
@@ -16,8 +17,10 @@ class ClientStatistics;
 class KafkaClientSupplier final : public processor::ClientSupplier {
  public:
   /// With a registry, every client reports librdkafka's statistics into it
-  /// (ClientStatistics; statistics.interval.ms defaults to 5000 then).
-  explicit KafkaClientSupplier(std::shared_ptr<prometheus::Registry> registry = nullptr);
+  /// (ClientStatistics; statistics.interval.ms defaults to 5000 then). A stream
+  /// thread of several names its clients' series apart with `thread` (their client
+  /// label becomes e.g. "StreamThread-2-consumer", as Kafka Streams names clients).
+  explicit KafkaClientSupplier(std::shared_ptr<prometheus::Registry> registry = nullptr, std::string thread = "");
   ~KafkaClientSupplier() override;
 
   std::unique_ptr<processor::Consumer> consumer(const ClientProperties& properties, const std::string& group_id,
@@ -31,6 +34,7 @@ class KafkaClientSupplier final : public processor::ClientSupplier {
                                                                   const char* role) const;
 
   std::shared_ptr<ClientStatistics> statistics_;
+  std::string thread_;
 };
 
 }  // namespace couponflow::kafka

@@ -25,8 +25,8 @@ struct ThreadMetrics::Families {
   std::map<std::string, prometheus::Family<prometheus::Gauge>*> gauges;
 };
 
-ThreadMetrics::ThreadMetrics(std::shared_ptr<prometheus::Registry> registry)
-    : registry_(std::move(registry)), families_(std::make_unique<Families>()) {}
+ThreadMetrics::ThreadMetrics(std::shared_ptr<prometheus::Registry> registry, MetricLabels gauge_labels)
+    : registry_(std::move(registry)), gauge_labels_(std::move(gauge_labels)), families_(std::make_unique<Families>()) {}
 
 ThreadMetrics::~ThreadMetrics() {
   // The registry may outlive this thread (it belongs to the process): take its series
@@ -68,10 +68,19 @@ LocalHistogram& ThreadMetrics::histogram(const std::string& name, const std::str
 }
 
 GaugeCell& ThreadMetrics::gauge(const std::string& name, const std::string& help, const MetricLabels& labels) {
+  return gauge(name, help, labels, true);
+}
+
+GaugeCell& ThreadMetrics::instance_gauge(const std::string& name, const std::string& help, const MetricLabels& labels) {
+  return gauge(name, help, labels, false);
+}
+
+GaugeCell& ThreadMetrics::gauge(const std::string& name, const std::string& help, const MetricLabels& labels,
+                                bool per_thread) {
   const std::string k = key(name, labels);
   auto& entry = gauges_[k];
   if (!entry) {
-    entry = std::make_unique<GaugeEntry>(GaugeEntry{name, labels, {}, nullptr});
+    entry = std::make_unique<GaugeEntry>(GaugeEntry{name, labels, {}, nullptr, per_thread});
     entry->cell.key_ = k;
     help_.emplace(name, help);
     ++gauge_counts_[name];
@@ -129,7 +138,11 @@ void ThreadMetrics::publish() {
       if (family == nullptr) {
         family = &prometheus::BuildGauge().Name(e->name).Help(help_.at(e->name)).Register(*registry_);
       }
-      e->target = &family->Add(to_prometheus(e->labels));
+      auto labels = to_prometheus(e->labels);
+      if (e->per_thread) {
+        for (const auto& [label, value] : gauge_labels_) labels[label] = value;
+      }
+      e->target = &family->Add(labels);
     }
     static_cast<prometheus::Gauge*>(e->target)->Set(e->cell.value());
   }

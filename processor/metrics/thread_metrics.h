@@ -40,7 +40,10 @@ class GaugeCell {
 /// Thread: confined to the stream thread, like the tasks.
 class ThreadMetrics {
  public:
-  explicit ThreadMetrics(std::shared_ptr<prometheus::Registry> registry = nullptr);
+  /// `gauge_labels` are added to every gauge's series: the threads of an instance set
+  /// gauges of the same name (counters and histograms add up, gauges would overwrite
+  /// each other), e.g. {"thread", "StreamThread-2"}.
+  explicit ThreadMetrics(std::shared_ptr<prometheus::Registry> registry = nullptr, MetricLabels gauge_labels = {});
   ~ThreadMetrics();
   ThreadMetrics(const ThreadMetrics&) = delete;
   ThreadMetrics& operator=(const ThreadMetrics&) = delete;
@@ -49,6 +52,8 @@ class ThreadMetrics {
   LocalHistogram& histogram(const std::string& name, const std::string& help, const MetricLabels& labels,
                             const std::vector<double>& bounds);
   GaugeCell& gauge(const std::string& name, const std::string& help, const MetricLabels& labels = {});
+  /// A gauge of the whole instance, which one thread sets: without the gauge labels.
+  GaugeCell& instance_gauge(const std::string& name, const std::string& help, const MetricLabels& labels = {});
   /// Drops the gauge and its series; the reference is invalid afterwards.
   void remove(GaugeCell& gauge);
   /// How many gauges named `name` exist (to cap keyed gauges).
@@ -87,10 +92,13 @@ class ThreadMetrics {
     MetricLabels labels;
     GaugeCell cell;
     void* target = nullptr;  // prometheus::Gauge
+    bool per_thread = true;  // carries the gauge labels
   };
+  GaugeCell& gauge(const std::string& name, const std::string& help, const MetricLabels& labels, bool per_thread);
   static std::string key(const std::string& name, const MetricLabels& labels);
 
   std::shared_ptr<prometheus::Registry> registry_;
+  MetricLabels gauge_labels_;
   std::unique_ptr<Families> families_;
   std::map<std::string, std::unique_ptr<CounterEntry>> counters_;
   std::map<std::string, std::unique_ptr<HistogramEntry>> histograms_;

@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "common/log.h"
-#include "processor/stream_thread.h"
+#include "processor/streams_instance.h"
 
 namespace couponflow::testing {
 
@@ -17,11 +17,11 @@ class ProcessorInstance {
   ProcessorInstance(const topology::Topology& topology, processor::StreamsConfig config,
                     std::shared_ptr<prometheus::Registry> registry = nullptr,
                     std::shared_ptr<processor::ClientSupplier> clients = nullptr)
-      : thread_(std::make_unique<processor::StreamThread>(topology, std::move(config), std::move(registry),
-                                                          std::move(clients))) {
+      : instance_(std::make_unique<processor::StreamsInstance>(topology, std::move(config), std::move(registry),
+                                                                std::move(clients))) {
     runner_ = std::thread([this] {
       try {
-        thread_->run(stop_);
+        instance_->run(stop_);
       } catch (const std::exception& e) {
         error_ = e.what();
         log::error("processor instance stopped: {}", error_);
@@ -36,14 +36,14 @@ class ProcessorInstance {
     stop_ = true;
     if (runner_.joinable()) runner_.join();
   }
-  processor::ThreadStatus status() const { return thread_->status(); }
+  processor::ThreadStatus status() const { return instance_->status(); }
   /// The liveness heartbeat /healthz reads.
-  EpochMillis last_step_ms() const { return thread_->last_step_ms(); }
+  EpochMillis last_step_ms() const { return instance_->last_step_ms(); }
   bool done() const { return done_; }
   const std::string& error() const { return error_; }
 
  private:
-  std::unique_ptr<processor::StreamThread> thread_;
+  std::unique_ptr<processor::StreamsInstance> instance_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> done_{false};
   std::string error_;
