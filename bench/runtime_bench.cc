@@ -3,8 +3,9 @@
 //
 //   --mode passthrough  a plain consume -> produce loop (same client settings, a
 //                       commit every 100 ms): the most any processor can do here;
-//   --mode processor    one `process` instance (a StreamThread) deciding the same
-//                       requests with its stores, changelog and commits.
+//   --mode processor    one `process` instance (StreamsInstance, --threads stream
+//                       threads) deciding the same requests with its stores,
+//                       changelog and commits.
 //   --metrics on|off    processor mode: with metrics as `process` runs them (registry,
 //                       per-record histograms, the HTTP endpoint scraped every second)
 //                       or with none of it (metrics.recording.level=off, no registry).
@@ -29,7 +30,7 @@
 #include "processor/kafka/embedded_broker.h"
 #include "processor/kafka/kafka_consumer.h"
 #include "processor/kafka/kafka_producer.h"
-#include "processor/stream_thread.h"
+#include "processor/streams_instance.h"
 #include "topology/coupon/catalog.h"
 #include "topology/coupon/coupon_topology.h"
 #include "topology/coupon/request.h"
@@ -46,6 +47,7 @@ struct Options {
   int partitions = 12;
   int brokers = 1;
   std::string metrics = "on";
+  int threads = 1;  // processor mode: num.stream.threads
 };
 
 int64_t wall_ms() {
@@ -117,8 +119,9 @@ double run_passthrough(const kafka::ClientProperties& client, int64_t records) {
 }
 
 double run_processor(const kafka::ClientProperties& client, const std::string& bootstrap, int64_t records,
-                     processor::Guarantee guarantee, bool metrics) {
+                     processor::Guarantee guarantee, bool metrics, int threads) {
   processor::StreamsConfig config;
+  config.num_stream_threads = threads;
   config.metrics_per_record = metrics;
   config.guarantee = guarantee;
   config.bootstrap = bootstrap;
@@ -127,7 +130,7 @@ double run_processor(const kafka::ClientProperties& client, const std::string& b
   (void)client;
   const auto topology = coupon::build_coupon_topology();
   auto registry = metrics ? std::make_shared<prometheus::Registry>() : nullptr;
-  processor::StreamThread thread(topology, config, registry);
+  processor::StreamsInstance thread(topology, config, registry);
   std::unique_ptr<ops::StatusServer> server;
   if (metrics) {
     server = std::make_unique<ops::StatusServer>(
@@ -184,6 +187,7 @@ int main(int argc, char** argv) {
   app.add_option("--brokers", o.brokers);
   app.add_option("--guarantee", o.guarantee)->check(CLI::IsMember({"at_least_once", "exactly_once_v2"}));
   app.add_option("--metrics", o.metrics)->check(CLI::IsMember({"on", "off"}));
+  app.add_option("--threads", o.threads, "processor mode: num.stream.threads")->check(CLI::Range(1, 16));
   CLI11_PARSE(app, argc, argv);
   log::set_min_level(log::Level::kWarn);
 
@@ -199,10 +203,10 @@ int main(int argc, char** argv) {
                                                                         o.guarantee == "exactly_once_v2"
                                                                             ? processor::Guarantee::kExactlyOnceV2
                                                                             : processor::Guarantee::kAtLeastOnce,
-                                                                        o.metrics == "on");
-  std::printf("mode=%s guarantee=%s metrics=%s records=%lld brokers=%d seconds=%.3f rate=%.0f\n", o.mode.c_str(),
-              o.guarantee.c_str(), o.mode == "processor" ? o.metrics.c_str() : "-", static_cast<long long>(o.records),
-              o.brokers, seconds,
+                                                                        o.metrics == "on", o.threads);
+  std::printf("mode=%s guarantee=%s metrics=%s threads=%d records=%lld brokers=%d seconds=%.3f rate=%.0f\n",
+              o.mode.c_str(), o.guarantee.c_str(), o.mode == "processor" ? o.metrics.c_str() : "-",
+              o.mode == "processor" ? o.threads : 0, static_cast<long long>(o.records), o.brokers, seconds,
               static_cast<double>(o.records) / seconds);
   return 0;
 }
