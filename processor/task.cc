@@ -425,6 +425,7 @@ std::optional<std::vector<Offset>> Task::recorded_source_offsets() const {
   for (size_t i = 0; i < stores_.size(); ++i) {
     if (!appenders_[i]) continue;
     const auto bytes = stores_[i]->source_offsets();
+    if (!bytes || bytes->empty()) return std::nullopt;  // none, or cleared by a reset
     const size_t n = source_partitions_.size();
     if (!bytes || bytes->size() != 1 + n * sizeof(int64_t) || (*bytes)[0] != kSourceOffsetsVersion) {
       if (bytes) log::warn("task {}: ignoring recorded input offsets of an unknown form", id_);

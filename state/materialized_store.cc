@@ -107,7 +107,8 @@ constexpr std::string_view kSourceOffsetsMeta = "source.offsets";
 
 void MaterializedStore::apply(std::string_view key, std::optional<std::string_view> value) {
   if (key == kSourceOffsetsKey) {
-    if (value) pending_source_offsets_.emplace(*value);
+    // A tombstone (couponflow reset) clears the recorded position: empty means none.
+    pending_source_offsets_.emplace(value.value_or(std::string_view{}));
     return;
   }
   write(key, value);
@@ -127,6 +128,7 @@ void MaterializedStore::write(std::string_view key, std::optional<std::string_vi
   if (value) {
     keyspaces_[0]->put(key, *value);
   } else {
+    if (!keyspaces_[0]->get(key)) return;  // nothing to delete: the views stay as they are
     keyspaces_[0]->remove(key);
   }
   for (size_t i = 0; i < spec_.views.size(); ++i) {

@@ -71,7 +71,8 @@ class MaterializedStore final : public KeyValueStore {
   /// one reopening the store, learns where the inputs it reflects end. Never visible
   /// through get/for_each or the views.
   void record_source_offsets(std::string_view bytes);
-  /// What record_source_offsets last recorded (restored or flushed), if anything.
+  /// What record_source_offsets last recorded (restored or flushed), if anything; empty
+  /// once a tombstone of the position (couponflow reset) was restored.
   std::optional<std::string> source_offsets() const;
 
   /// Writes every change since the last flush, in the store and its views, together

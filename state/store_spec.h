@@ -13,6 +13,8 @@ namespace couponflow::state {
 
 /// Keeps a derived view in step with one write to the store's primary keyspace.
 /// Called with the written key and value (nullopt for a delete) and the view to update.
+/// A delete reaches the view only if the key was there, so a repeated delete (a
+/// tombstone restored twice) changes nothing.
 /// It must be a pure function of its arguments and the view's current content: it runs
 /// both when a processor writes and when the store is restored from its changelog, and
 /// both runs must produce the same view.

@@ -127,6 +127,12 @@ set +e
 set -e
 [ "$rc" -eq 1 ] || fail "busy metrics port exited $rc, expected 1"
 grep -q "couponflow: fatal: cannot listen on $addr" "$work/busy.err" || fail "busy port: $(tail -2 "$work/busy.err")"
+# reset refuses while the processor runs: exit 1, nothing changed.
+set +e
+"$BIN" reset --bootstrap "$bs" -X consumer.session.timeout.ms=3000 >"$work/reset-live.out" 2>&1; rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "reset of a running application exited $rc, expected 1: $(cat "$work/reset-live.out")"
+grep -q "reset: refused: the group has running members" "$work/reset-live.out" || fail "reset: $(cat "$work/reset-live.out")"
 kill -TERM "$proc"
 set +e
 wait "$proc"; rc=$?
@@ -139,6 +145,22 @@ grep -q "shut down cleanly" "$work/p.err" || fail "no clean shutdown line"
 "$BIN" verify --bootstrap "$bs" | grep -q "verify: PASS" || fail "verify"
 "$BIN" verify --config "$work/client.properties" --output json | grep -q '^{"verdict":"pass","requests":5[0-9],' ||
   fail "verify --config --output json"
+# Stopped (a static member is let go after its session timeout), reset's dry run
+# shows every input partition going back to its start and changes nothing.
+for _ in $(seq 10); do
+  "$BIN" reset --config "$work/client.properties" -X consumer.session.timeout.ms=3000 --dry-run --output json \
+    >"$work/reset.json" 2>"$work/reset.err" && break
+  sleep 1
+done
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["dry_run"] and d["group_empty"], d
+assert {i["topic"] for i in d["inputs"]} == {"coupon-issuance", "coupon-catalog"} and all(i["to"] == 0 for i in d["inputs"]), d
+assert d["changelogs"][0]["tombstones"] > 0, d
+' "$work/reset.json" || fail "reset --dry-run --output json printed: $(cat "$work/reset.json" "$work/reset.err")"
+"$BIN" verify --bootstrap "$bs" | grep -q "verify: PASS" || fail "verify after a dry run"
+
 # A graceful stop that cannot finish (its broker does not answer: the thread keeps
 # retrying for up to 30 s): a second SIGTERM exits at once with 128+15, and
 # shutdown.timeout.ms bounds it on its own with exit 1.

@@ -18,5 +18,6 @@ Run add_demo_command(CLI::App& root);
 Run add_drill_command(CLI::App& root);
 Run add_loadgen_command(CLI::App& root);
 Run add_topics_command(CLI::App& root);
+Run add_reset_command(CLI::App& root);
 
 }  // namespace couponflow::cli

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   add(cli::add_drill_command(app));
   add(cli::add_loadgen_command(app));
   add(cli::add_topics_command(app));
+  add(cli::add_reset_command(app));
 
   try {
     app.parse(argc, argv);

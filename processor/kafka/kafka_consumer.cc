@@ -392,6 +392,25 @@ Watermarks KafkaConsumer::query_watermarks(const TopicPartition& tp, int timeout
   return {Offset{low}, Offset{high}};
 }
 
+std::map<TopicPartition, std::optional<Offset>> KafkaConsumer::offsets_for_times(
+    const std::vector<TopicPartition>& partitions, int64_t timestamp_ms, int timeout_ms) {
+  auto list = detail::new_list(static_cast<int>(partitions.size()));
+  for (const auto& tp : partitions) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition.value)->offset = timestamp_ms;
+  }
+  if (auto err = rd_kafka_offsets_for_times(impl_->rk.get(), list.get(), timeout_ms)) {
+    throw RetriableError(fmt::format("offsets for time {}: {}", timestamp_ms, detail::error_text(err)));
+  }
+  std::map<TopicPartition, std::optional<Offset>> out;
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& e = list->elems[i];
+    const TopicPartition tp{e.topic, Partition{e.partition}};
+    if (e.err) throw RetriableError(fmt::format("offset for time {} of {}: {}", timestamp_ms, tp, detail::error_text(e.err)));
+    out[tp] = e.offset >= 0 ? std::optional<Offset>(Offset{e.offset}) : std::nullopt;
+  }
+  return out;
+}
+
 std::optional<Offset> KafkaConsumer::cached_high_watermark(const TopicPartition& tp) {
   if (impl_->is_unfetched(tp)) return std::nullopt;
   int64_t low = 0, high = 0;

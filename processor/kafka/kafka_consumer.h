@@ -60,6 +60,12 @@ class KafkaConsumer final : public processor::Consumer {
                                              int timeout_ms) override;
 
   Watermarks query_watermarks(const TopicPartition& tp, int timeout_ms) override;
+  /// The first offset of each partition whose record timestamp is at or after
+  /// `timestamp_ms` (ListOffsets by time); unset where the broker knows none (past
+  /// the last record, or a broker that cannot look up times: the embedded one).
+  /// Errors: RetriableError if the broker does not answer in time.
+  std::map<TopicPartition, std::optional<Offset>> offsets_for_times(const std::vector<TopicPartition>& partitions,
+                                                                    int64_t timestamp_ms, int timeout_ms);
   /// librdkafka caches the high watermark of each partition's last fetch response and
   /// keeps it across reassignments; it is trusted only once a record or an end-of-
   /// partition event for tp has arrived since tp was assigned.

@@ -53,9 +53,19 @@ state::StoreSpec issued_store_spec() {
   state::ViewSpec counts{
       std::string(kCountsView),
       [](std::string_view key, std::optional<std::string_view> value, state::KeyValueStore& view) {
-        // Holdings are never deleted; a holding's issueNo is the count it made.
-        if (!value) return;
         auto coupon = coupon_of_holding_key(key);
+        if (!value) {
+          // Holdings are deleted only all at once (couponflow reset empties the
+          // store): each takes one off, and the last leaves the coupon with none.
+          if (!coupon) return;
+          const int64_t count = decode_count(view.get(*coupon));
+          if (count > 1) {
+            view.put(*coupon, encode_count(count - 1));
+          } else {
+            view.remove(*coupon);
+          }
+          return;
+        }
         auto holding = decode_holding(*value);
         if (!coupon || !holding) return;
         if (holding->issue_no > decode_count(view.get(*coupon))) {

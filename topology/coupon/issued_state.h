@@ -6,7 +6,8 @@
 // which equals the number of holders since issueNos run 1..k). Because the count is a
 // view of the holdings, kept in the same atomic local write and rebuilt from the same
 // changelog records on restore, it cannot drift from the issued set, whatever the
-// point at which a crash interrupted the changelog.
+// point at which a crash interrupted the changelog. Holdings are deleted only by
+// couponflow reset, all of them: each deletion takes one off the count.
 
 #include <cstdint>
 #include <optional>
