@@ -85,7 +85,8 @@ std::map<int32_t, Offset> first_offsets_at_or_after(const kafka::ClientPropertie
 }  // namespace
 
 ResetReport reset_application(const kafka::ClientProperties& client, const kafka::ClientProperties& consumer_props,
-                              const topology::Topology& topology, const ResetOptions& options) {
+                              const topology::Topology& topology, const ResetOptions& options,
+                              processor::Admin* admin) {
   ResetReport report;
   report.dry_run = options.dry_run;
   const std::string& stream = topology.primary_source().topic;
@@ -96,6 +97,18 @@ ResetReport reset_application(const kafka::ClientProperties& client, const kafka
     return it->second;
   };
   const int32_t stream_partitions = count(stream);
+
+  // 0. Where the cluster can say who is in the group, a running group is refused
+  // without disturbing it.
+  if (admin != nullptr && admin->supported()) {
+    const auto group = admin->describe_group(options.application_id);
+    if (!group.members.empty()) {
+      std::set<TopicPartition> held;
+      for (const auto& m : group.members) held.insert(m.assignment.begin(), m.assignment.end());
+      report.partitions_held_by_others = held.size();
+      return report;
+    }
+  }
 
   // 1. Become the group's only member, or find out that it has others.
   kafka::ClientProperties props = client;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/types.h"
+#include "processor/admin.h"
 #include "processor/kafka/client_properties.h"
 #include "topology/topology.h"
 
@@ -46,6 +47,7 @@ struct ResetReport {
 
 /// Resets `topology`'s application so that it processes its inputs again from the
 /// start (or from a time) with empty state, as Kafka Streams' reset tool does:
+///   0. where the cluster can describe groups (`admin`), refuses a group with members;
 ///   1. joins the application's consumer group and proceeds only if it is handed every
 ///      partition of the stream source, i.e. no instance is running (a member that has
 ///      not left yet, e.g. one killed within its session timeout, counts as running);
@@ -59,8 +61,11 @@ struct ResetReport {
 ///   4. leaves the group.
 /// A dry run does 1 and reports what 2 and 3 would do.
 /// Errors: RetriableError if the cluster does not answer; FatalError for a missing topic.
+/// `admin` (may be null): where the cluster can describe groups, a group with members
+/// is refused without joining it (a join would make the running members rebalance).
 ResetReport reset_application(const kafka::ClientProperties& client, const kafka::ClientProperties& consumer,
-                              const topology::Topology& topology, const ResetOptions& options);
+                              const topology::Topology& topology, const ResetOptions& options,
+                              processor::Admin* admin = nullptr);
 
 std::string format_reset_report(const ResetReport& report);
 std::string format_reset_report_json(const ResetReport& report, const std::string& application_id);

@@ -160,6 +160,17 @@ assert {i["topic"] for i in d["inputs"]} == {"coupon-issuance", "coupon-catalog"
 assert d["changelogs"][0]["tombstones"] > 0, d
 ' "$work/reset.json" || fail "reset --dry-run --output json printed: $(cat "$work/reset.json" "$work/reset.err")"
 "$BIN" verify --bootstrap "$bs" | grep -q "verify: PASS" || fail "verify after a dry run"
+# describe: the topology alone without a cluster; with one, every input partition
+# caught up and the members unknown (the embedded broker cannot describe groups).
+"$BIN" describe | grep -q "processor issuer (stores: issued, catalog)" || fail "describe without a cluster: $("$BIN" describe 2>&1 | head -3)"
+"$BIN" describe --config "$work/client.properties" --output json >"$work/describe.json" || fail "describe --output json"
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["application_id"] == "coupon-processor" and d["group"] is None and d["lag"] == 0, d
+assert sum(i["table"] for i in d["inputs"]) * 2 == len(d["inputs"]) and all(i["committed"] == i["log_end"] for i in d["inputs"] if not i["table"]), d
+assert [s["changelog"] for s in d["topology"]["stores"]] == ["coupon-catalog", "coupon-processor-issued-changelog"], d
+' "$work/describe.json" || fail "describe printed: $(cat "$work/describe.json")"
 
 # A graceful stop that cannot finish (its broker does not answer: the thread keeps
 # retrying for up to 30 s): a second SIGTERM exits at once with 128+15, and

@@ -170,3 +170,27 @@ TEST_CASE("a reset to a time reprocesses only the requests from that time, with 
   }
   CHECK(late_holders == std::set<std::string>{"l0", "l1", "l2"});
 }
+
+TEST_CASE("where the cluster can describe groups, reset refuses a group with members without joining it") {
+  struct GroupAdmin final : processor::Admin {
+    processor::GroupDescription group;
+    bool supported() override { return true; }
+    std::map<std::string, processor::TopicDescription> describe_topics(const std::vector<std::string>&) override {
+      return {};
+    }
+    std::vector<std::string> create_topics(const std::vector<processor::NewTopic>&) override { return {}; }
+    processor::GroupDescription describe_group(const std::string&) override { return group; }
+  } admin;
+  admin.group = {"Stable", {{"m-1", "b", "/10.0.0.8", "b", {{"coupon-issuance", Partition{0}}}}}};
+  EmbeddedCluster cluster(1);
+  auto options = reset_options();
+  options.join_timeout_ms = 1;  // a join would time out: the answer must come before it
+  const auto report = ops::reset_application(cluster.client(), fast_group(), cluster.topology(), options, &admin);
+  CHECK_FALSE(report.group_empty);
+  CHECK(report.partitions_held_by_others == 1);
+  // An empty group goes on to the join.
+  admin.group = {"Empty", {}};
+  options.join_timeout_ms = 60'000;
+  options.dry_run = true;
+  CHECK(ops::reset_application(cluster.client(), fast_group(), cluster.topology(), options, &admin).group_empty);
+}

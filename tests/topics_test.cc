@@ -1,12 +1,15 @@
 // The topics an application needs and the checks against what a cluster has: the plan
-// `couponflow topics create` creates from, `topics check`'s verdicts, and the changelog
-// compaction check `process` makes at start, on a scripted Admin (the embedded broker
-// has no Admin API, so the verdicts are tested against the seam).
+// `couponflow topics create` creates from, `topics check`'s verdicts, the changelog
+// compaction check `process` makes at start, and `describe`'s view of the group, on a
+// scripted Admin (the embedded broker has no Admin API, so the verdicts are tested
+// against the seam).
 
 #include <doctest/doctest.h>
 
 #include "common/errors.h"
+#include "ops/application_description.h"
 #include "ops/topic_plan.h"
+#include "tests/support/embedded_cluster.h"
 #include "processor/state_topics.h"
 #include "topology/coupon/coupon_topology.h"
 
@@ -21,7 +24,10 @@ struct ScriptedAdmin final : processor::Admin {
   std::map<std::string, TopicDescription> topics;
   int describe_calls = 0;
 
+  processor::GroupDescription group{"Dead", {}};
+
   bool supported() override { return has_admin_api; }
+  processor::GroupDescription describe_group(const std::string&) override { return group; }
   std::map<std::string, TopicDescription> describe_topics(const std::vector<std::string>& names) override {
     ++describe_calls;
     std::map<std::string, TopicDescription> out;
@@ -126,4 +132,54 @@ TEST_CASE("process refuses a changelog or catalog that retention may trim, and c
     CHECK_NOTHROW(processor::validate_state_topics(cluster, topology, "coupon-processor"));
     CHECK(cluster.describe_calls == before);
   }
+}
+
+TEST_CASE("describe: each input partition's committed offset, end and lag, and the members' assignment") {
+  couponflow::testing::EmbeddedCluster cluster(3);
+  couponflow::testing::TempDir dir;
+  cluster.define("c", 1000);
+  for (int i = 0; i < 30; ++i) cluster.request(fmt::format("r{}", i), "c", fmt::format("u{}", i));
+  cluster.flush();
+  {
+    auto a = cluster.start(dir.path() / "a", "a");
+    cluster.wait_until_all_answered();
+    a->stop();
+  }
+  // Ten more wait for a processor that is not running.
+  for (int i = 30; i < 40; ++i) cluster.request(fmt::format("r{}", i), "c", fmt::format("u{}", i));
+  cluster.flush();
+
+  ScriptedAdmin admin;
+  admin.group = {"Stable",
+                 {{"m-1", "a-StreamThread-1", "/10.0.0.7", "a-StreamThread-1",
+                   {{"coupon-issuance", Partition{0}}, {"coupon-issuance", Partition{1}}, {"coupon-issuance", Partition{2}}}}}};
+  const auto topology = coupon::build_coupon_topology();
+  const auto d = ops::describe_application(cluster.client(), topology, "coupon-processor", &admin);
+  REQUIRE(d.inputs.size() == 6);  // requests and catalog, 3 partitions each
+  CHECK(d.total_lag() == 10);
+  for (const auto& in : d.inputs) {
+    REQUIRE(in.committed.has_value());
+    CHECK(in.lag == in.log_end.value - in.committed->value);
+    CHECK(in.owner == "a-StreamThread-1");
+    CHECK(in.table == (in.partition.topic == "coupon-catalog"));
+  }
+  REQUIRE(d.changelogs.size() == 3);
+  int64_t changelog_records = 0;
+  for (const auto& c : d.changelogs) changelog_records += c.log_end.value;
+  CHECK(changelog_records >= 30);  // 30 holdings, and the recorded input positions
+
+  const std::string text = ops::format_description(d);
+  CHECK(text.find("group: Stable, 1 member(s)") != std::string::npos);
+  CHECK(text.find("lag: 10 request(s) waiting") != std::string::npos);
+  CHECK(text.find("store issued (changelog coupon-processor-issued-changelog; views counts)") != std::string::npos);
+  const std::string json = ops::format_description_json(d);
+  CHECK(json.find("\"lag\":10,") != std::string::npos);
+  CHECK(json.find("\"assignment\":[\"coupon-issuance-0\",\"coupon-issuance-1\",\"coupon-issuance-2\"]") != std::string::npos);
+
+  // Where the cluster cannot describe groups, the members are said to be unknown.
+  admin.has_admin_api = false;
+  const auto unknown = ops::describe_application(cluster.client(), topology, "coupon-processor", &admin);
+  CHECK_FALSE(unknown.group.has_value());
+  CHECK(ops::format_description(unknown).find("members unknown") != std::string::npos);
+  CHECK(ops::format_description_json(unknown).find("\"group\":null") != std::string::npos);
 }

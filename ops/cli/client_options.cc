@@ -15,7 +15,7 @@ void ClientOptions::add_to(CLI::App* cmd) {
   cmd->add_option("-X", overrides, "key=value: a setting or a librdkafka property, after --config (repeatable)");
 }
 
-ops::AppConfig ClientOptions::resolve() const {
+ops::AppConfig ClientOptions::resolve(bool cluster_optional) const {
   ops::AppConfig config;
   if (!config_file.empty()) {
     for (const auto& [k, v] : ops::read_properties(config_file)) ops::apply_setting(config, k, v);
@@ -26,7 +26,7 @@ ops::AppConfig ClientOptions::resolve() const {
     ops::apply_setting(config, kv.substr(0, eq), kv.substr(eq + 1));
   }
   if (!bootstrap.empty()) config.streams.bootstrap = bootstrap;
-  if (config.streams.bootstrap.empty()) {
+  if (config.streams.bootstrap.empty() && !cluster_optional) {
     throw std::invalid_argument("no Kafka cluster named: give --bootstrap or bootstrap.servers in --config or -X");
   }
   for (const auto* props : {&config.streams.client, &config.streams.consumer, &config.streams.producer}) {

@@ -23,8 +23,9 @@ struct ClientOptions {
   void add_to(CLI::App* cmd);
   /// The configuration they make: defaults, the file, -X in order, then --bootstrap.
   /// Throws std::invalid_argument (a usage error, exit 2) for a malformed entry, an
-  /// invalid librdkafka property, or when no bootstrap servers are named.
-  ops::AppConfig resolve() const;
+  /// invalid librdkafka property, or when no bootstrap servers are named (unless
+  /// `cluster_optional`: a subcommand that also works without a cluster).
+  ops::AppConfig resolve(bool cluster_optional = false) const;
 };
 
 /// The librdkafka properties a tool's clients use: bootstrap.servers and every

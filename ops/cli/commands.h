@@ -19,5 +19,6 @@ Run add_drill_command(CLI::App& root);
 Run add_loadgen_command(CLI::App& root);
 Run add_topics_command(CLI::App& root);
 Run add_reset_command(CLI::App& root);
+Run add_describe_command(CLI::App& root);
 
 }  // namespace couponflow::cli

@@ -8,6 +8,7 @@
 #include "ops/application_reset.h"
 #include "ops/cli/client_options.h"
 #include "ops/cli/commands.h"
+#include "processor/kafka/kafka_admin.h"
 #include "topology/coupon/coupon_topology.h"
 
 namespace couponflow::cli {
@@ -85,7 +86,9 @@ Run add_reset_command(CLI::App& root) {
     }
     const auto topology = coupon::build_coupon_topology(config.coupon);
     try {
-      const auto report = ops::reset_application(tool_client(config), config.streams.consumer, topology, options);
+      kafka::KafkaAdmin admin(tool_client(config));
+      const auto report =
+          ops::reset_application(tool_client(config), config.streams.consumer, topology, options, &admin);
       std::fputs((o->output == "json" ? ops::format_reset_report_json(report, options.application_id)
                                        : ops::format_reset_report(report))
                      .c_str(),

@@ -163,4 +163,42 @@ std::vector<std::string> KafkaAdmin::create_topics(const std::vector<processor::
   return existing;
 }
 
+processor::GroupDescription KafkaAdmin::describe_group(const std::string& group) {
+  const char* groups[] = {group.c_str()};
+  rd_kafka_DescribeConsumerGroups(impl_->rk.get(), groups, 1,
+                                  impl_->options(RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS).get(), impl_->queue.get());
+  Event event = impl_->wait(RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT);
+  throw_on_error(event.get(), "describing the consumer group");
+  size_t count = 0;
+  const rd_kafka_ConsumerGroupDescription_t** described =
+      rd_kafka_DescribeConsumerGroups_result_groups(rd_kafka_event_DescribeConsumerGroups_result(event.get()), &count);
+  processor::GroupDescription out;
+  out.state = "Dead";
+  for (size_t i = 0; i < count; ++i) {
+    const auto* d = described[i];
+    if (const rd_kafka_error_t* e = rd_kafka_ConsumerGroupDescription_error(d)) {
+      throw FatalError(fmt::format("describing group {}: {}", group, rd_kafka_error_string(e)));
+    }
+    out.state = rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupDescription_state(d));
+    for (size_t m = 0; m < rd_kafka_ConsumerGroupDescription_member_count(d); ++m) {
+      const rd_kafka_MemberDescription_t* member = rd_kafka_ConsumerGroupDescription_member(d, m);
+      processor::GroupMember gm;
+      auto text = [](const char* s) { return s != nullptr ? std::string(s) : std::string(); };
+      gm.member_id = text(rd_kafka_MemberDescription_consumer_id(member));
+      gm.client_id = text(rd_kafka_MemberDescription_client_id(member));
+      gm.host = text(rd_kafka_MemberDescription_host(member));
+      gm.instance_id = text(rd_kafka_MemberDescription_group_instance_id(member));
+      if (const auto* assignment = rd_kafka_MemberDescription_assignment(member)) {
+        if (const auto* list = rd_kafka_MemberAssignment_partitions(assignment)) {
+          for (int p = 0; p < list->cnt; ++p) {
+            gm.assignment.push_back({list->elems[p].topic, Partition{list->elems[p].partition}});
+          }
+        }
+      }
+      out.members.push_back(std::move(gm));
+    }
+  }
+  return out;
+}
+
 }  // namespace couponflow::kafka

@@ -1,6 +1,6 @@
 #pragma once
-// The Admin interface on librdkafka's Admin API (DescribeConfigs, CreateTopics) and
-// cluster metadata.
+// The Admin interface on librdkafka's Admin API (DescribeConfigs, CreateTopics,
+// DescribeConsumerGroups) and cluster metadata.
 
 #include <memory>
 
@@ -23,6 +23,7 @@ class KafkaAdmin final : public processor::Admin {
   bool supported() override;
   std::map<std::string, processor::TopicDescription> describe_topics(const std::vector<std::string>& topics) override;
   std::vector<std::string> create_topics(const std::vector<processor::NewTopic>& topics) override;
+  processor::GroupDescription describe_group(const std::string& group) override;
 
  private:
   struct Impl;

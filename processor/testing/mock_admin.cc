@@ -35,4 +35,18 @@ std::vector<std::string> MockAdmin::create_topics(const std::vector<NewTopic>& t
   return existing;
 }
 
+GroupDescription MockAdmin::describe_group(const std::string& group) {
+  std::lock_guard lock(cluster_.mutex_);
+  cluster_.check(MockCall::kTopicPartitions);
+  GroupDescription out;
+  auto it = cluster_.members_.find(group);
+  if (it == cluster_.members_.end()) {
+    out.state = cluster_.committed_.contains(group) ? "Empty" : "Dead";
+    return out;
+  }
+  out.state = it->second->consumer != nullptr ? "Stable" : "Empty";
+  if (it->second->consumer != nullptr) out.members.push_back({"mock-member-1", "mock", "/127.0.0.1", "", {}});
+  return out;
+}
+
 }  // namespace couponflow::processor::testing

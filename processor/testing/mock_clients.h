@@ -111,6 +111,8 @@ class MockAdmin final : public Admin {
   bool supported() override;
   std::map<std::string, TopicDescription> describe_topics(const std::vector<std::string>& topics) override;
   std::vector<std::string> create_topics(const std::vector<NewTopic>& topics) override;
+  /// The group's scripted member, if one subscribed ("Stable"), else "Empty" or "Dead".
+  GroupDescription describe_group(const std::string& group) override;
 
  private:
   MockCluster& cluster_;
