@@ -20,7 +20,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 version=$("$BIN" --version) || fail "--version"
 [[ "$version" =~ ^couponflow\ [0-9]+\.[0-9]+\.[0-9]+\ \(revision\ [0-9a-f]{7,}(-dirty)?\)$ ]] ||
   fail "--version printed: $version"
-for c in broker process catalog verify demo loadgen topics "topics create" "topics check" drill "drill restore" "drill kill"; do
+for c in broker process catalog verify demo loadgen topics "topics create" "topics check" reset describe drill "drill restore" "drill kill"; do
   # shellcheck disable=SC2086
   "$BIN" $c --help >/dev/null || fail "$c --help"
 done

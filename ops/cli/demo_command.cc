@@ -22,7 +22,13 @@ Run add_demo_command(CLI::App& root) {
   cmd->add_option("--seed", o->seed, "random seed of the load");
   cmd->add_option("-X", o->process_settings, "key=value passed to every processor instance (repeatable)");
   cmd->add_option("--dir", o->work_dir, "keep logs and state here (default: a temporary directory)");
-  return [o] { return ops::run_demo(*o); };
+  auto output = std::make_shared<std::string>("text");
+  cmd->add_option("--output", *output, "text (default) or json: progress on stderr, one summary object on stdout")
+      ->check(CLI::IsMember({"text", "json"}));
+  return [o, output] {
+    o->json_output = *output == "json";
+    return ops::run_demo(*o);
+  };
 }
 
 }  // namespace couponflow::cli

@@ -19,8 +19,21 @@ Run add_drill_command(CLI::App& root) {
   auto* kill = cmd->add_subcommand(
       "kill", "SIGKILL a random instance every --interval seconds while load runs, restart it, then verify.");
   for (auto* sub : {restore, kill}) {
-    sub->add_option("--bootstrap", o->bootstrap, "your cluster (its topics and catalog must exist); default: embedded");
-    sub->add_option("--partitions", o->partitions, "partitions of the embedded broker's topics (default 12)")
+    sub->add_option("--bootstrap", o->bootstrap,
+                    "your cluster: the drill runs there as an application of its own (group, topics and catalog "
+                    "created for it; production's are never touched); default: an embedded broker");
+    sub->add_option("--application-id", o->application_id,
+                    "on a cluster: the drill's group and changelog prefix (default couponflow-drill-<time>)");
+    sub->add_option("--topic-prefix", o->topic_prefix, "on a cluster: prefix of the drill's topics (default <id>.)");
+    sub->add_option("--replication-factor", o->replication_factor,
+                    "on a cluster that creates topics: the drill's topics' replication factor (default 3)")
+        ->check(CLI::Range(1, 100));
+    sub->add_flag("--production", o->production,
+                  "on a cluster: run in the production application's group (coupon-processor), on its topics and "
+                  "catalog instead (synthetic users request real coupons: only where that is acceptable)");
+    sub->add_option("--partitions", o->partitions,
+                    "partitions of the embedded broker's topics, or of the drill's own on a cluster that creates "
+                    "topics (default 12)")
         ->check(CLI::Range(1, 64));
     sub->add_option("--instances", o->instances, "processor instances to run (default 2, kill: 3)")
         ->check(CLI::Range(1, 8));

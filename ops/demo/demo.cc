@@ -1,6 +1,7 @@
 #include "ops/demo/demo.h"
 
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include <fmt/format.h>
@@ -33,35 +34,45 @@ std::string latency_line(const std::vector<int64_t>& sorted_us) {
 
 /// What the instances' /metrics say, next to what verify read from the topics: the two
 /// are counted independently, so agreement is a check of both.
-void print_metrics_summary(const Fleet& fleet, const VerifyReport& report) {
+/// Returns whether they agree.
+bool print_metrics_summary(std::FILE* out, const Fleet& fleet, const VerifyReport& report) {
   double decisions = 0, dead_letters = 0;
-  fmt::print("metrics (each instance's /metrics):\n");
+  fmt::print(out, "metrics (each instance's /metrics):\n");
   for (const auto& name : fleet.names()) {
     const auto address = fleet.metrics_address(name);
     const HttpAnswer answer = address ? http_get(*address, "/metrics") : HttpAnswer{};
     if (answer.status != 200) {
-      fmt::print("  {}: no answer from /metrics\n", name);
+      fmt::print(out, "  {}: no answer from /metrics\n", name);
       continue;
     }
     const double d = metric_sum(answer.body, "couponflow_decisions_total");
     const double q = metric_sum(answer.body, "couponflow_dlq_records_total");
     decisions += d;
     dead_letters += q;
-    fmt::print("  {}: {:.0f} decisions, {:.0f} dead letters, lag {:.0f}, ready {:.0f}, {:.0f} partitions\n", name, d, q,
+    fmt::print(out, "  {}: {:.0f} decisions, {:.0f} dead letters, lag {:.0f}, ready {:.0f}, {:.0f} partitions\n", name, d, q,
                metric_sum(answer.body, "couponflow_consumer_lag_records"),
                metric_sample(answer.body, "couponflow_ready"),
-               metric_sample(answer.body, "couponflow_assigned_partitions"));
+               metric_sum(answer.body, "couponflow_assigned_partitions"));
   }
   const bool agree = decisions == static_cast<double>(report.results) &&
                      dead_letters == static_cast<double>(report.dlq_entries);
-  fmt::print("  in all {:.0f} decisions and {:.0f} dead letters; verify read {} results and {} DLQ entries: {}\n",
+  fmt::print(out, "  in all {:.0f} decisions and {:.0f} dead letters; verify read {} results and {} DLQ entries: {}\n",
              decisions, dead_letters, report.results, report.dlq_entries, agree ? "they agree" : "they DIFFER");
+  return agree;
+}
+
+std::string latency_json(const std::vector<int64_t>& sorted_us) {
+  return fmt::format("{{\"requests\":{},\"p50_ms\":{:.3f},\"p95_ms\":{:.3f},\"p99_ms\":{:.3f},\"max_ms\":{:.3f}}}",
+                     sorted_us.size(), percentile(sorted_us, 0.50) / 1000.0, percentile(sorted_us, 0.95) / 1000.0,
+                     percentile(sorted_us, 0.99) / 1000.0, sorted_us.empty() ? 0.0 : sorted_us.back() / 1000.0);
 }
 
 }  // namespace
 
 int run_demo(const DemoOptions& options) {
   const auto& stop = install_stop_signals();
+  // With --output json, stdout carries one summary object and the prose goes to stderr.
+  std::FILE* out = options.json_output ? stderr : stdout;
   log::set_min_level(log::Level::kWarn);
   const bool own_dir = options.work_dir.empty();
   std::filesystem::path dir = options.work_dir;
@@ -71,11 +82,11 @@ int run_demo(const DemoOptions& options) {
     dir = tmpl;
   }
 
-  fmt::print("== couponflow demo ==\n");
+  fmt::print(out, "== couponflow demo ==\n");
   kafka::EmbeddedBroker broker(options.brokers);
   const coupon::CouponTopics topics;
   create_topology_topics(broker, coupon::build_coupon_topology(), {"coupon-processor"}, options.partitions);
-  fmt::print("embedded broker: {} broker(s) at {}, {} partitions per topic\n", options.brokers, broker.bootstrap(),
+  fmt::print(out, "embedded broker: {} broker(s) at {}, {} partitions per topic\n", options.brokers, broker.bootstrap(),
              options.partitions);
   const kafka::ClientProperties client{{"bootstrap.servers", broker.bootstrap()}};
 
@@ -88,7 +99,7 @@ int run_demo(const DemoOptions& options) {
   kafka::KafkaProducer producer(client);
   producer.warm_up({topics.catalog, topics.issuance});
   publish_catalog(producer, topics.catalog, coupons);
-  fmt::print("catalog: {} coupons, capacities 200..5000; hot coupon {} (capacity {}), {} not open yet, {} closed\n",
+  fmt::print(out, "catalog: {} coupons, capacities 200..5000; hot coupon {} (capacity {}), {} not open yet, {} closed\n",
              coupons.size(), coupons[0].id, coupons[0].definition.capacity, coupons[1].id, coupons[2].id);
 
   std::vector<std::string> instance_args{"-X", "consumer.session.timeout.ms=3000", "-X",
@@ -101,19 +112,19 @@ int run_demo(const DemoOptions& options) {
   for (int i = 1; i <= options.instances; ++i) {
     const auto name = fmt::format("demo-{}", i);
     fleet.start(name);
-    fmt::print("instance {}: log {}\n", name, fleet.current_log(name).string());
+    fmt::print(out, "instance {}: log {}\n", name, fleet.current_log(name).string());
   }
-  fmt::print("waiting for the processor group to settle (the embedded broker rebalances in steps of ~2 s)...\n");
+  fmt::print(out, "waiting for the processor group to settle (the embedded broker rebalances in steps of ~2 s)...\n");
   const auto settle_start = Clock::now();
   if (!fleet.wait_until_settled(options.partitions, std::chrono::seconds(90), std::chrono::seconds(1), &stop)) {
     throw FatalError(stop.load() ? "interrupted" : "the processor group did not settle within 90 s");
   }
   std::string split;
   for (const auto& [name, partitions] : fleet.running_partitions()) split += fmt::format(" {} owns {};", name, partitions.size());
-  fmt::print("group settled after {:.1f} s:{}\n", seconds_since(settle_start), split);
+  fmt::print(out, "group settled after {:.1f} s:{}\n", seconds_since(settle_start), split);
   for (const auto& name : fleet.names()) {
     if (auto address = fleet.metrics_address(name)) {
-      fmt::print("instance {}: http://{}/metrics, /healthz, /readyz\n", name, *address);
+      fmt::print(out, "instance {}: http://{}/metrics, /healthz, /readyz\n", name, *address);
     }
   }
 
@@ -149,7 +160,7 @@ int run_demo(const DemoOptions& options) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
       if (seconds_since(last_tick) < 1.0) continue;
       const int64_t a = tracker.answered_records();
-      fmt::print("[{:5.1f} s] sent {:>7}  answered {:>7}  ({:>7.0f} answers/s)\n", seconds_since(start), sent.load(),
+      fmt::print(out, "[{:5.1f} s] sent {:>7}  answered {:>7}  ({:>7.0f} answers/s)\n", seconds_since(start), sent.load(),
                  a - answered_before, static_cast<double>(a - last_answered) / seconds_since(last_tick));
       last_answered = a;
       last_tick = Clock::now();
@@ -165,39 +176,55 @@ int run_demo(const DemoOptions& options) {
     return elapsed;
   };
 
-  fmt::print("burst: {} records (with client resends and 24 undecidable ones), as fast as the producer goes\n",
+  fmt::print(out, "burst: {} records (with client resends and 24 undecidable ones), as fast as the producer goes\n",
              burst.size());
   const double burst_seconds = run_phase(burst, 0);
   if (!steady.empty()) {
-    fmt::print("steady: {} records at {} requests/s\n", steady.size(), options.steady_rate);
+    fmt::print(out, "steady: {} records at {} requests/s\n", steady.size(), options.steady_rate);
     run_phase(steady, options.steady_rate);
   }
   tracker.stop();
 
-  fmt::print("\n");
+  fmt::print(out, "\n");
   const auto report = verify_topics(client, topics);
-  fmt::print("{}", format_report(report));
-  fmt::print("\nburst throughput: {:.0f} records/s end to end ({} records sent and answered in {:.2f} s)\n",
+  fmt::print(out, "{}", format_report(report));
+  fmt::print(out, "\nburst throughput: {:.0f} records/s end to end ({} records sent and answered in {:.2f} s)\n",
              static_cast<double>(burst.size()) / burst_seconds, burst.size(), burst_seconds);
-  fmt::print("latency, producer send -> result read by a subscriber:\n");
-  fmt::print("  burst (includes waiting behind the backlog): {}\n", latency_line(tracker.latencies_us(0, burst_n)));
+  fmt::print(out, "latency, producer send -> result read by a subscriber:\n");
+  fmt::print(out, "  burst (includes waiting behind the backlog): {}\n", latency_line(tracker.latencies_us(0, burst_n)));
   if (!steady.empty()) {
-    fmt::print("  steady at {}/s:                          {}\n", options.steady_rate,
+    fmt::print(out, "  steady at {}/s:                          {}\n", options.steady_rate,
                latency_line(tracker.latencies_us(burst_n, burst_n + steady_n)));
   }
-  fmt::print("DLQ: {} entries\n", report.dlq_entries);
-  print_metrics_summary(fleet, report);
+  fmt::print(out, "DLQ: {} entries\n", report.dlq_entries);
+  const bool metrics_agree = print_metrics_summary(out, fleet, report);
 
   bool clean = true;
   for (const auto& name : fleet.names()) {
     auto status = fleet.stop(name);
     clean = clean && status == 0;
-    fmt::print("instance {} stopped with exit code {}\n", name, status ? fmt::format("{}", *status) : "(killed)");
+    fmt::print(out, "instance {} stopped with exit code {}\n", name, status ? fmt::format("{}", *status) : "(killed)");
   }
-  fmt::print("verify: {}\n", report.ok() ? "PASS" : "FAIL");
+  fmt::print(out, "verify: {}\n", report.ok() ? "PASS" : "FAIL");
   if (own_dir && report.ok() && clean) std::filesystem::remove_all(dir);
-  if (!report.ok() || !clean) fmt::print("logs kept in {}\n", dir.string());
-  return report.ok() && clean ? 0 : 1;
+  if (!report.ok() || !clean) fmt::print(out, "logs kept in {}\n", dir.string());
+  const int code = report.ok() && clean ? 0 : 1;
+  if (options.json_output) {
+    std::string verify = format_report_json(report);
+    while (!verify.empty() && verify.back() == '\n') verify.pop_back();
+    fmt::print("{{\"demo\":true,\"passed\":{},\"exit_code\":{},\"instances\":{},\"partitions\":{},"
+               "\"instances_stopped_cleanly\":{},\"metrics_agree_with_topics\":{},"
+               "\"burst\":{{\"records\":{},\"seconds\":{:.3f},\"records_per_second\":{:.0f},\"latency\":{}}},"
+               "\"steady\":{},\"verify\":{}}}\n",
+               code == 0, code, options.instances, options.partitions, clean, metrics_agree, burst.size(),
+               burst_seconds, static_cast<double>(burst.size()) / burst_seconds,
+               latency_json(tracker.latencies_us(0, burst_n)),
+               steady.empty() ? std::string("null")
+                              : fmt::format("{{\"rate\":{},\"latency\":{}}}", options.steady_rate,
+                                            latency_json(tracker.latencies_us(burst_n, burst_n + steady_n))),
+               verify);
+  }
+  return code;
 }
 
 }  // namespace couponflow::ops

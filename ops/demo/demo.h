@@ -23,6 +23,8 @@ struct DemoOptions {
   uint32_t seed = 7;
   std::filesystem::path work_dir;  // empty: a fresh directory under /tmp, removed at the end
   std::vector<std::string> process_settings;  // key=value, passed to every instance as -X
+  /// Progress on stderr and one JSON object on stdout: figures, latencies, verify's report.
+  bool json_output = false;
 };
 
 /// Runs the demo; returns the process exit code (0 iff verify passed and every

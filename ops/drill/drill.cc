@@ -16,9 +16,12 @@
 #include "ops/embedded_topics.h"
 #include "ops/fleet.h"
 #include "ops/signals.h"
+#include "ops/topic_plan.h"
 #include "ops/verify/verify.h"
 #include "ops/workload.h"
 #include "processor/kafka/embedded_broker.h"
+#include "processor/kafka/kafka_admin.h"
+#include "processor/kafka/kafka_producer.h"
 #include "processor/kafka/topic_reader.h"
 #include "topology/coupon/coupon_topology.h"
 
@@ -35,6 +38,7 @@ struct Environment {
   int partitions = 0;
   std::vector<CatalogEntry> coupons;
   coupon::CouponTopics topics;
+  std::string application_id = "coupon-processor";
   std::filesystem::path dir;
   bool own_dir = false;
   /// Where progress lines go: stdout, or stderr when stdout carries the JSON summary.
@@ -45,6 +49,67 @@ struct Environment {
 
   kafka::ClientProperties client() const { return {{"bootstrap.servers", bootstrap}}; }
 };
+
+/// A drill on a cluster runs as an application of its own: its group, its topics
+/// (created here) and its catalog. Refuses names that are production's.
+void prepare_own_application(const DrillOptions& o, Environment& env) {
+  const auto started = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  env.application_id = o.application_id.empty() ? fmt::format("couponflow-drill-{}", started) : o.application_id;
+  const std::string prefix = o.topic_prefix.empty() ? env.application_id + "." : o.topic_prefix;
+  const coupon::CouponTopics production;
+  for (std::string* topic : {&env.topics.issuance, &env.topics.catalog, &env.topics.issued, &env.topics.rejected,
+                             &env.topics.dlq}) {
+    *topic = prefix + *topic;
+  }
+  if (env.application_id == o.production_application_id) {
+    throw std::invalid_argument("the drill would join production's group " + env.application_id +
+                                ": give it an application id of its own, or say --production");
+  }
+  for (const auto& topic : {env.topics.issuance, env.topics.catalog, env.topics.issued, env.topics.rejected,
+                            env.topics.dlq}) {
+    if (topic == production.issuance || topic == production.catalog || topic == production.issued ||
+        topic == production.rejected || topic == production.dlq) {
+      throw std::invalid_argument("the drill would use production's topic " + topic +
+                                  ": give it a topic prefix, or say --production");
+    }
+  }
+  coupon::CouponOptions options;
+  options.topics = env.topics;
+  const auto topology = coupon::build_coupon_topology(options);
+  const std::vector<std::string> names = topology.topics(env.application_id);
+  kafka::KafkaAdmin admin(env.client());
+  if (admin.supported()) {
+    TopicPlanOptions plan_options;
+    plan_options.partitions = o.partitions;
+    plan_options.replication_factor = o.replication_factor;
+    plan_options.min_insync_replicas = std::max(1, std::min(2, o.replication_factor - 1));
+    std::vector<processor::NewTopic> create;
+    for (const auto& p : topic_plan(topology, env.application_id, plan_options)) create.push_back(p.topic);
+    admin.create_topics(create);
+  } else {
+    // The embedded broker has no CreateTopics but creates a topic a producer asks for,
+    // every one with its default partition count: co-partitioned all the same.
+    kafka::KafkaProducer producer(env.client());
+    producer.warm_up(names);
+  }
+  const auto partitions = kafka::list_topics(env.client());
+  env.partitions = 0;
+  for (const auto& name : names) {
+    auto it = partitions.find(name);
+    if (it == partitions.end()) throw FatalError("the drill's topic " + name + " was not created");
+    if (env.partitions != 0 && it->second != env.partitions) {
+      throw FatalError(fmt::format("the drill's topics have different partition counts ({} has {})", name, it->second));
+    }
+    env.partitions = it->second;
+  }
+  env.coupons = balanced_catalog(env.partitions, 2, "drill", {20'000, 5'000, 50'000, 2'000});
+  kafka::KafkaProducer producer(env.client());
+  publish_catalog(producer, env.topics.catalog, env.coupons);
+  fmt::print(env.out, "cluster {}: drill application {} on its own topics {}* ({} partitions, {} coupons of its own)\n",
+             env.bootstrap, env.application_id, prefix, env.partitions, env.coupons.size());
+}
 
 Environment prepare(const DrillOptions& o, const char* drill) {
   Environment env;
@@ -61,8 +126,12 @@ Environment prepare(const DrillOptions& o, const char* drill) {
     publish_catalog(producer, env.topics.catalog, env.coupons);
     fmt::print(env.out, "embedded broker at {}, {} partitions, {} coupons\n", env.bootstrap, env.partitions,
                env.coupons.size());
+  } else if (!o.production) {
+    env.bootstrap = o.bootstrap;
+    prepare_own_application(o, env);
   } else {
     env.bootstrap = o.bootstrap;
+    fmt::print(env.out, "--production: running in group {} on its topics and catalog\n", env.application_id);
     const auto topics = kafka::list_topics(env.client());
     auto it = topics.find(env.topics.issuance);
     if (it == topics.end()) throw FatalError("topic " + env.topics.issuance + " does not exist");
@@ -84,9 +153,13 @@ Environment prepare(const DrillOptions& o, const char* drill) {
   return env;
 }
 
-std::vector<std::string> instance_args(const DrillOptions& o, bool embedded) {
+std::vector<std::string> instance_args(const DrillOptions& o, const Environment& env) {
   std::vector<std::string> args;
-  if (embedded) args = {"-X", "consumer.session.timeout.ms=3000", "-X", "consumer.heartbeat.interval.ms=500"};
+  if (env.broker) args = {"-X", "consumer.session.timeout.ms=3000", "-X", "consumer.heartbeat.interval.ms=500"};
+  args.insert(args.end(), {"--application-id", env.application_id, "-X", "coupon.topic.issuance=" + env.topics.issuance,
+                           "-X", "coupon.topic.catalog=" + env.topics.catalog, "-X",
+                           "coupon.topic.issued=" + env.topics.issued, "-X", "coupon.topic.rejected=" + env.topics.rejected,
+                           "-X", "coupon.topic.dlq=" + env.topics.dlq});
   for (const auto& s : o.process_settings) {
     args.push_back("-X");
     args.push_back(s);
@@ -146,7 +219,7 @@ int finish(Fleet& fleet, Environment& env, const char* drill, std::optional<doub
     clean = clean && status == 0;
     if (status != 0) fmt::print(env.out, "instance {} did not stop cleanly ({})\n", name, status ? *status : -1);
   }
-  const auto report = verify_topics(env.client(), env.topics);
+  const auto report = verify_topics(env.client(), env.topics, env.application_id);
   const double duplicates =
       report.requests > 0 ? static_cast<double>(report.duplicate_results) / static_cast<double>(report.requests) : 0;
   bool ok = report.ok() && clean;
@@ -164,6 +237,12 @@ int finish(Fleet& fleet, Environment& env, const char* drill, std::optional<doub
     if (report.verdict() == Verdict::kPass) clean = false;  // exit 1
   }
   if (env.own_dir && ok) std::filesystem::remove_all(env.dir);
+  if (!env.broker && env.application_id != "coupon-processor") {
+    fmt::print(env.out, "the drill's group {} and topics {}, {}, {}, {}, {} and {}-*-changelog are kept: delete them "
+               "with your cluster's tools when done\n",
+               env.application_id, env.topics.issuance, env.topics.catalog, env.topics.issued, env.topics.rejected,
+               env.topics.dlq, env.application_id);
+  }
   if (!ok) fmt::print(env.out, "logs kept in {}\n", env.dir.string());
   const int code = !clean && report.verdict() == Verdict::kPass ? 1 : exit_code(report.verdict());
   if (env.json) {
@@ -196,7 +275,7 @@ int run_restore_drill(const DrillOptions& o) {
   std::vector<PlannedRecord> all = before;
   all.insert(all.end(), after.begin(), after.end());
   require_fits(env, all, 0);
-  Fleet fleet(self_executable(), env.bootstrap, env.dir, instance_args(o, env.broker != nullptr));
+  Fleet fleet(self_executable(), env.bootstrap, env.dir, instance_args(o, env));
   const std::vector<std::string> names = start_instances(fleet, o.instances, env.partitions, stop, env.out);
   AnswerTracker tracker(env.client(), env.topics, env.partitions, mix.id_prefix,
                         static_cast<size_t>(o.requests + o.requests / 10 + 1));
@@ -264,7 +343,7 @@ int run_kill_drill(const DrillOptions& o) {
   mix.seed = o.seed;
   const auto load = plan_requests(env.coupons, 0, total, mix);
   require_fits(env, load, o.duration_seconds);
-  Fleet fleet(self_executable(), env.bootstrap, env.dir, instance_args(o, env.broker != nullptr));
+  Fleet fleet(self_executable(), env.bootstrap, env.dir, instance_args(o, env));
   const std::vector<std::string> names = start_instances(fleet, o.instances, env.partitions, stop, env.out);
   AnswerTracker tracker(env.client(), env.topics, env.partitions, mix.id_prefix, static_cast<size_t>(total));
   kafka::KafkaProducer producer(env.client());

@@ -14,7 +14,20 @@ namespace couponflow::ops {
 
 struct DrillOptions {
   std::string bootstrap;        // empty: an embedded broker with a fresh catalog
-  int partitions = 12;          // embedded broker only
+  /// On a cluster (bootstrap set), the drill runs as its own application: this group
+  /// and changelog prefix, and its own topics (topic_prefix + the contract's names),
+  /// created for it with a catalog of its own, so production coupons, groups and topics
+  /// are never touched. Empty: "couponflow-drill-<start time>", prefix "<id>.".
+  std::string application_id;
+  std::string topic_prefix;
+  /// The application whose group and topics the drill must not touch unless
+  /// `production` says so (the configuration's application.id).
+  std::string production_application_id = "coupon-processor";
+  /// Explicitly run in the production application's group, on its topics and its
+  /// catalog (requests for real coupons from made-up users). Never the default.
+  bool production = false;
+  int replication_factor = 3;   // of the drill's topics, where the cluster creates topics
+  int partitions = 12;          // of the embedded broker's topics, or of the drill's own on a cluster
   int instances = 2;
   int64_t requests = 60'000;    // restore drill: the load before the wipe
   int64_t rate = 2'000;         // kill drill: requests per second
