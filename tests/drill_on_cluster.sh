@@ -30,8 +30,10 @@ set +e
 set -e
 [ "$rc" -eq 2 ] || fail "a drill in production's group exited $rc, expected 2: $(cat "$work/refused.out")"
 grep -q "would join production's group coupon-processor" "$work/refused.out" || fail "$(cat "$work/refused.out")"
-# The drill itself, on its own application.
-"$BIN" drill restore --bootstrap "$bs" --application-id drill-app --requests 3000 --instances 2 --output json \
+# The drill itself, on its own application, reaching the cluster through --config
+# (as every Kafka-facing subcommand can); its instances get the same configuration.
+printf 'bootstrap.servers=%s\n' "$bs" >"$work/cluster.properties"
+"$BIN" drill restore --config "$work/cluster.properties" --application-id drill-app --requests 3000 --instances 2 --output json \
   -X consumer.session.timeout.ms=3000 -X consumer.heartbeat.interval.ms=500 >"$work/drill.json" 2>"$work/drill.err" ||
   fail "drill on the cluster failed: $(tail -5 "$work/drill.err"; cat "$work/drill.json")"
 python3 -c '

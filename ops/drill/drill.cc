@@ -39,6 +39,7 @@ struct Environment {
   std::vector<CatalogEntry> coupons;
   coupon::CouponTopics topics;
   std::string application_id = "coupon-processor";
+  bool own_application = false;  // a drill of its own on a cluster
   std::filesystem::path dir;
   bool own_dir = false;
   /// Where progress lines go: stdout, or stderr when stdout carries the JSON summary.
@@ -47,7 +48,12 @@ struct Environment {
   /// Figures of the drill for the JSON summary (restore or kill figures).
   std::map<std::string, double> figures;
 
-  kafka::ClientProperties client() const { return {{"bootstrap.servers", bootstrap}}; }
+  kafka::ClientProperties properties;  // the drill's own clients', on a cluster
+  kafka::ClientProperties client() const {
+    kafka::ClientProperties props = properties;
+    props.set("bootstrap.servers", bootstrap);
+    return props;
+  }
 };
 
 /// A drill on a cluster runs as an application of its own: its group, its topics
@@ -57,8 +63,10 @@ void prepare_own_application(const DrillOptions& o, Environment& env) {
                            std::chrono::system_clock::now().time_since_epoch())
                            .count();
   env.application_id = o.application_id.empty() ? fmt::format("couponflow-drill-{}", started) : o.application_id;
+  env.own_application = true;
   const std::string prefix = o.topic_prefix.empty() ? env.application_id + "." : o.topic_prefix;
-  const coupon::CouponTopics production;
+  const coupon::CouponTopics& production = o.production_topics;
+  env.topics = production;
   for (std::string* topic : {&env.topics.issuance, &env.topics.catalog, &env.topics.issued, &env.topics.rejected,
                              &env.topics.dlq}) {
     *topic = prefix + *topic;
@@ -128,9 +136,13 @@ Environment prepare(const DrillOptions& o, const char* drill) {
                env.coupons.size());
   } else if (!o.production) {
     env.bootstrap = o.bootstrap;
+    env.properties = o.client;
     prepare_own_application(o, env);
   } else {
     env.bootstrap = o.bootstrap;
+    env.properties = o.client;
+    env.topics = o.production_topics;
+    env.application_id = o.production_application_id;
     fmt::print(env.out, "--production: running in group {} on its topics and catalog\n", env.application_id);
     const auto topics = kafka::list_topics(env.client());
     auto it = topics.find(env.topics.issuance);
@@ -153,17 +165,16 @@ Environment prepare(const DrillOptions& o, const char* drill) {
   return env;
 }
 
+/// The instances' arguments: the embedded broker's fast group timings, the user's
+/// configuration, then the drill's application and topics (last, so they win).
 std::vector<std::string> instance_args(const DrillOptions& o, const Environment& env) {
   std::vector<std::string> args;
   if (env.broker) args = {"-X", "consumer.session.timeout.ms=3000", "-X", "consumer.heartbeat.interval.ms=500"};
+  args.insert(args.end(), o.process_args.begin(), o.process_args.end());
   args.insert(args.end(), {"--application-id", env.application_id, "-X", "coupon.topic.issuance=" + env.topics.issuance,
                            "-X", "coupon.topic.catalog=" + env.topics.catalog, "-X",
                            "coupon.topic.issued=" + env.topics.issued, "-X", "coupon.topic.rejected=" + env.topics.rejected,
                            "-X", "coupon.topic.dlq=" + env.topics.dlq});
-  for (const auto& s : o.process_settings) {
-    args.push_back("-X");
-    args.push_back(s);
-  }
   return args;
 }
 
@@ -237,7 +248,7 @@ int finish(Fleet& fleet, Environment& env, const char* drill, std::optional<doub
     if (report.verdict() == Verdict::kPass) clean = false;  // exit 1
   }
   if (env.own_dir && ok) std::filesystem::remove_all(env.dir);
-  if (!env.broker && env.application_id != "coupon-processor") {
+  if (env.own_application) {
     fmt::print(env.out, "the drill's group {} and topics {}, {}, {}, {}, {} and {}-*-changelog are kept: delete them "
                "with your cluster's tools when done\n",
                env.application_id, env.topics.issuance, env.topics.catalog, env.topics.issued, env.topics.rejected,

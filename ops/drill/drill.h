@@ -10,10 +10,18 @@
 #include <string>
 #include <vector>
 
+#include "processor/kafka/client_properties.h"
+#include "topology/coupon/coupon_topology.h"
+
 namespace couponflow::ops {
 
 struct DrillOptions {
   std::string bootstrap;        // empty: an embedded broker with a fresh catalog
+  /// On a cluster: the drill's own clients' properties (bootstrap.servers, security, ...).
+  kafka::ClientProperties client;
+  /// The production application's topics (the configuration's names): on a cluster
+  /// the drill's own are these with its prefix, and these are never touched.
+  coupon::CouponTopics production_topics;
   /// On a cluster (bootstrap set), the drill runs as its own application: this group
   /// and changelog prefix, and its own topics (topic_prefix + the contract's names),
   /// created for it with a catalog of its own, so production coupons, groups and topics
@@ -35,7 +43,9 @@ struct DrillOptions {
   int interval_seconds = 8;     // kill drill: a SIGKILL every interval
   uint64_t seed = 11;
   std::filesystem::path work_dir;  // empty: a fresh directory under /tmp
-  std::vector<std::string> process_settings;  // -X key=value for every instance
+  /// Passed to every instance before the drill's own settings: the configuration
+  /// (--config FILE, then -X key=value), as `process` takes it.
+  std::vector<std::string> process_args;
   /// Fail (exit 1) if verify counts more replayed duplicate results per request.
   std::optional<double> max_duplicates_per_request;
   /// Progress on stderr and one JSON object on stdout: the verdict, the drill's figures
