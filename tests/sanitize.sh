@@ -5,7 +5,7 @@
 # "unit" (what CI runs) is every test that needs no broker: the decoders, stores,
 # topology, test driver, verify, and the stream thread on scripted clients; "all" adds
 # the embedded-broker tests and the whole-process ones (slower). The threaded parts for
-# TSan: the stream thread with its consumers, producer callbacks and rebalances (on
+# TSan: the stream thread (and several of one instance) with its consumers, producer callbacks and rebalances (on
 # scripted clients and on the embedded broker), the HTTP status listener, standbys and a
 # fleet of processes. librdkafka, RocksDB and the C++ runtime are not instrumented; any
 # report fails the run (halt_on_error).
@@ -43,6 +43,6 @@ elif [ "$kind" = asan ]; then
   ctest --test-dir "$dir" --output-on-failure -j2 -E "prometheus_e2e|deploy_kit_check|fuzz_short"
 else
   # Excluded: a real Prometheus (not ours) and the long drills.
-  "$dir"/couponflow_tests -sf="*stream_thread_test*,*kafka_consumer_test*,*metrics_test*,*embedded_broker_test*,*standby_test*,*exactly_once_test*"
+  "$dir"/couponflow_tests -sf="*stream_thread_test*,*stream_threads_test*,*kafka_consumer_test*,*metrics_test*,*embedded_broker_test*,*standby_test*,*exactly_once_test*"
   ctest --test-dir "$dir" --output-on-failure -R "drill_restore_small|cli_smoke"
 fi
