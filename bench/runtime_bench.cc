@@ -12,6 +12,16 @@
 //
 // Both read the same preloaded requests from `coupon-issuance` (12 partitions) and
 // print one machine-readable line: mode=... records=N seconds=X rate=R
+// cpu_us_per_record=C, where C is this process's CPU time (user + system, every
+// thread) over the measured window per record.
+//
+// By default the embedded broker runs inside this process (its CPU is then counted
+// too). With --bootstrap it is another process (`couponflow broker`): --mode preload
+// fills it once, then each run reads the same requests with a group of its own
+// (--group for the passthrough, --application-id for the processor), and the CPU
+// figure is the processor's or the passthrough's alone (bench/cpu.sh).
+
+#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
@@ -48,7 +58,25 @@ struct Options {
   int brokers = 1;
   std::string metrics = "on";
   int threads = 1;  // processor mode: num.stream.threads
+  std::string bootstrap;  // an external broker (see above); empty: embedded, in-process
+  std::string group = "bench-passthrough";
+  std::string application_id = "coupon-processor";
 };
+
+/// What one run measured.
+struct Measured {
+  double seconds = 0;
+  double cpu_seconds = 0;
+  int64_t records = 0;  // records in the measured window
+};
+
+/// CPU time of this process (every thread), user + system.
+double process_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return s(usage.ru_utime) + s(usage.ru_stime);
+}
 
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -88,9 +116,9 @@ class FromStart final : public kafka::RebalanceListener {
   void on_lost(const std::vector<TopicPartition>&) override {}
 };
 
-double run_passthrough(const kafka::ClientProperties& client, int64_t records) {
+Measured run_passthrough(const kafka::ClientProperties& client, int64_t records, const std::string& group) {
   FromStart listener;
-  kafka::KafkaConsumer consumer(client, "bench-passthrough", &listener);
+  kafka::KafkaConsumer consumer(client, group, &listener);
   listener.consumer = &consumer;
   kafka::KafkaProducer producer(client);
   producer.warm_up({"coupon-issued"});
@@ -99,10 +127,14 @@ double run_passthrough(const kafka::ClientProperties& client, int64_t records) {
   std::map<TopicPartition, Offset> next;
   int64_t seen = 0;
   Clock::time_point start{}, last_commit = Clock::now();
+  double cpu_at_start = 0;
   while (seen < records) {
     batch.clear();
     consumer.poll(batch, 10'000, 100);
-    if (!batch.empty() && seen == 0) start = Clock::now();
+    if (!batch.empty() && seen == 0) {
+      start = Clock::now();
+      cpu_at_start = process_cpu_seconds();
+    }
     for (const auto& r : batch) {
       producer.send("coupon-issued", r.partition, Message{r.key, r.value, r.timestamp, {}});
       next[{std::string(r.topic), r.partition}] = r.offset.next();
@@ -115,19 +147,24 @@ double run_passthrough(const kafka::ClientProperties& client, int64_t records) {
       last_commit = Clock::now();
     }
   }
-  return std::chrono::duration<double>(Clock::now() - start).count();
+  Measured m;
+  m.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  m.cpu_seconds = process_cpu_seconds() - cpu_at_start;
+  m.records = seen;
+  consumer.close();
+  return m;
 }
 
-double run_processor(const kafka::ClientProperties& client, const std::string& bootstrap, int64_t records,
-                     processor::Guarantee guarantee, bool metrics, int threads) {
+Measured run_processor(const std::string& bootstrap, int64_t records, processor::Guarantee guarantee, bool metrics,
+                       int threads, const std::string& application_id) {
   processor::StreamsConfig config;
   config.num_stream_threads = threads;
+  config.application_id = application_id;
   config.metrics_per_record = metrics;
   config.guarantee = guarantee;
   config.bootstrap = bootstrap;
   config.state_dir = std::filesystem::temp_directory_path() / fmt::format("couponflow-runtime-bench-{}", ::getpid());
   std::filesystem::remove_all(config.state_dir);
-  (void)client;
   const auto topology = coupon::build_coupon_topology();
   auto registry = metrics ? std::make_shared<prometheus::Registry>() : nullptr;
   processor::StreamsInstance thread(topology, config, registry);
@@ -149,12 +186,14 @@ double run_processor(const kafka::ClientProperties& client, const std::string& b
   // The clock starts when the tasks run (the group join before that is not processing).
   Clock::time_point start;
   uint64_t processed_at_start = 0;
+  double cpu_at_start = 0;
   for (;;) {
     auto s = thread.status();
     bool all_running = !s.tasks.empty();
     for (const auto& t : s.tasks) all_running = all_running && t.state == processor::TaskState::kRunning;
     if (all_running) {
       start = Clock::now();
+      cpu_at_start = process_cpu_seconds();
       processed_at_start = s.processed;
       break;
     }
@@ -166,12 +205,15 @@ double run_processor(const kafka::ClientProperties& client, const std::string& b
     if (s.processed >= static_cast<uint64_t>(records)) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  Measured m;
+  m.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  m.cpu_seconds = process_cpu_seconds() - cpu_at_start;
+  m.records = records - static_cast<int64_t>(processed_at_start);
   stop = true;
   runner.join();
   scraper.join();
   std::filesystem::remove_all(config.state_dir);
-  return seconds * static_cast<double>(records) / static_cast<double>(records - processed_at_start);
+  return m;
 }
 
 }  // namespace
@@ -181,32 +223,48 @@ int main(int argc, char** argv) {
   using namespace couponflow;
   bench::Options o;
   CLI::App app{"couponflow runtime bench: the processor vs a plain passthrough on the embedded broker"};
-  app.add_option("--mode", o.mode)->check(CLI::IsMember({"passthrough", "processor"}));
+  app.add_option("--mode", o.mode)->check(CLI::IsMember({"passthrough", "processor", "preload"}));
   app.add_option("--records", o.records);
   app.add_option("--partitions", o.partitions);
   app.add_option("--brokers", o.brokers);
   app.add_option("--guarantee", o.guarantee)->check(CLI::IsMember({"at_least_once", "exactly_once_v2"}));
   app.add_option("--metrics", o.metrics)->check(CLI::IsMember({"on", "off"}));
   app.add_option("--threads", o.threads, "processor mode: num.stream.threads")->check(CLI::Range(1, 16));
+  app.add_option("--bootstrap", o.bootstrap, "an external broker (couponflow broker) instead of an in-process one");
+  app.add_option("--group", o.group, "passthrough mode: its consumer group (one per run on an external broker)");
+  app.add_option("--application-id", o.application_id, "processor mode: its application id (one per run)");
   CLI11_PARSE(app, argc, argv);
   log::set_min_level(log::Level::kWarn);
 
-  kafka::EmbeddedBroker broker(o.brokers);
-  ops::create_topology_topics(broker, coupon::build_coupon_topology(), {"coupon-processor"}, o.partitions);
-  const kafka::ClientProperties client{{"bootstrap.servers", broker.bootstrap()}};
-  {
+  std::unique_ptr<kafka::EmbeddedBroker> broker;
+  std::string bootstrap = o.bootstrap;
+  if (bootstrap.empty()) {
+    broker = std::make_unique<kafka::EmbeddedBroker>(o.brokers);
+    ops::create_topology_topics(*broker, coupon::build_coupon_topology(), {o.application_id}, o.partitions);
+    bootstrap = broker->bootstrap();
+  }
+  const kafka::ClientProperties client{{"bootstrap.servers", bootstrap}};
+  if (broker || o.mode == "preload") {
     kafka::KafkaProducer producer(client);
     bench::preload(producer, o.records);
   }
-  const double seconds = o.mode == "passthrough" ? bench::run_passthrough(client, o.records)
-                                                 : bench::run_processor(client, broker.bootstrap(), o.records,
-                                                                        o.guarantee == "exactly_once_v2"
-                                                                            ? processor::Guarantee::kExactlyOnceV2
-                                                                            : processor::Guarantee::kAtLeastOnce,
-                                                                        o.metrics == "on", o.threads);
-  std::printf("mode=%s guarantee=%s metrics=%s threads=%d records=%lld brokers=%d seconds=%.3f rate=%.0f\n",
+  if (o.mode == "preload") {
+    std::printf("mode=preload records=%lld\n", static_cast<long long>(o.records));
+    return 0;
+  }
+  const bench::Measured m =
+      o.mode == "passthrough"
+          ? bench::run_passthrough(client, o.records, o.group)
+          : bench::run_processor(bootstrap, o.records,
+                                 o.guarantee == "exactly_once_v2" ? processor::Guarantee::kExactlyOnceV2
+                                                                  : processor::Guarantee::kAtLeastOnce,
+                                 o.metrics == "on", o.threads, o.application_id);
+  std::printf("mode=%s guarantee=%s metrics=%s threads=%d records=%lld brokers=%d seconds=%.3f rate=%.0f "
+              "cpu_seconds=%.3f cpu_us_per_record=%.3f broker=%s\n",
               o.mode.c_str(), o.guarantee.c_str(), o.mode == "processor" ? o.metrics.c_str() : "-",
-              o.mode == "processor" ? o.threads : 0, static_cast<long long>(o.records), o.brokers, seconds,
-              static_cast<double>(o.records) / seconds);
+              o.mode == "processor" ? o.threads : 0, static_cast<long long>(o.records), o.brokers, m.seconds,
+              static_cast<double>(m.records) / m.seconds, m.cpu_seconds,
+              m.cpu_seconds * 1e6 / static_cast<double>(std::max<int64_t>(1, m.records)),
+              broker ? "in-process" : "external");
   return 0;
 }

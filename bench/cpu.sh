@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# CPU per decision (issue 10): the processor's own CPU time per decision next to a tuned
+# passthrough's per record, on the same broker and the same preloaded requests, in one
+# run. The embedded broker runs as a separate process (`couponflow broker`), so each
+# figure is the measured process alone, as on a cluster where the broker is elsewhere.
+#   RUNS      runs per mode, interleaved (default 5)
+#   RECORDS   preloaded requests (default 300000: 25k per partition, under the embedded
+#             broker's per-partition cap)
+# Prints every run, the medians, and the ratios processor / passthrough of CPU per record
+# (the target is <= 1.5) and of records per second (>= 0.6). Extra arguments go to every
+# processor run (e.g. --guarantee exactly_once_v2, --metrics off).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+ninja -C "$build" couponflow couponflow_runtime_bench >/dev/null
+records="${RECORDS:-300000}"
+work=$(mktemp -d)
+broker_pid=""
+cleanup() {
+  [[ -n "$broker_pid" ]] && kill "$broker_pid" 2>/dev/null && wait "$broker_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+ids=()
+for ((i = 1; i <= runs; i++)); do ids+=("cpu-bench-$i"); done
+"$build/couponflow" broker --partitions 12 --application-id "${ids[@]}" --bootstrap-file "$work/bootstrap" \
+  >"$work/broker.out" 2>"$work/broker.err" &
+broker_pid=$!
+for _ in $(seq 100); do [[ -s "$work/bootstrap" ]] && break; sleep 0.1; done
+bs=$(cat "$work/bootstrap")
+bench="$build/bench/couponflow_runtime_bench"
+"$bench" --bootstrap "$bs" --mode preload --records "$records" >/dev/null
+
+field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+declare -A rates cpus
+for ((i = 1; i <= runs; i++)); do
+  line=$("$bench" --bootstrap "$bs" --records "$records" --mode passthrough --group "passthrough-$i")
+  echo "run=$i $line"
+  rates[passthrough]+="$(field rate "$line")"$'\n'
+  cpus[passthrough]+="$(field cpu_us_per_record "$line")"$'\n'
+  line=$("$bench" --bootstrap "$bs" --records "$records" --mode processor --application-id "cpu-bench-$i" "$@")
+  echo "run=$i $line"
+  rates[processor]+="$(field rate "$line")"$'\n'
+  cpus[processor]+="$(field cpu_us_per_record "$line")"$'\n'
+done
+for mode in passthrough processor; do
+  rate=$(printf '%s' "${rates[$mode]}" | median)
+  cpu=$(printf '%s' "${cpus[$mode]}" | median %.3f)
+  echo "median mode=$mode rate=$rate cpu_us_per_record=$cpu runs=$runs"
+  eval "rate_$mode=$rate cpu_$mode=$cpu"
+done
+awk -v cp="$cpu_processor" -v ct="$cpu_passthrough" -v rp="$rate_processor" -v rt="$rate_passthrough" \
+  'BEGIN { printf "ratio cpu per record processor/passthrough=%.2f (target <= 1.5); rate processor/passthrough=%.2f (target >= 0.6)\n", cp / ct, rp / rt }'
