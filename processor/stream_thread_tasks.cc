@@ -44,7 +44,13 @@ void StreamThread::hold_task_directory(Partition partition) {
       [&] {
         if (!waited) log::info("task {}: waiting for another stream thread to let go of its directory", TaskId{partition});
         waited = true;
-        update_standbys();  // give way to siblings waiting for ours
+        // Give way to siblings waiting for our standbys. Only close: a standby opened
+        // now could be of a partition of this very assignment not opened yet.
+        TaskDirectories& directories = context_->task_directories();
+        for (auto it = standbys_.begin(); it != standbys_.end();) {
+          const int32_t p = (it++)->first;  // close_standby erases
+          if (directories.standby_unwanted(thread_index_, Partition{p})) close_standby(Partition{p}, false);
+        }
         last_step_ms_.store(clock_.now_ms(), std::memory_order_relaxed);
       },
       [&] {

@@ -14,8 +14,9 @@ namespace couponflow::processor {
 /// its own clients and tasks, over one shared InstanceContext; reports them as one.
 /// A thread that fails stops the others (gracefully) and the failure is run()'s: an
 /// instance is either whole or gone, and its orchestrator restarts it.
-/// Thread: run() on one thread (it runs the first stream thread itself); status() and
-/// last_step_ms() from any.
+/// Thread: run() on one thread (with one stream thread it runs it itself; with more,
+/// each runs on a thread of its own while run() relays the stop request); status()
+/// and last_step_ms() from any.
 class StreamsInstance {
  public:
   /// `clients` (tests) serves every thread; by default each thread has librdkafka's.
