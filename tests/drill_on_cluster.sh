@@ -56,11 +56,14 @@ assert sum(i["log_end"] for i in d["inputs"] if i["table"]) == 1, d
 assert all(c["log_end"] == 0 for c in d["changelogs"]), d
 ' "$work/describe.json" || fail "production was touched: $(cat "$work/describe.json")"
 "$BIN" verify --bootstrap "$bs" --output json | grep -q '"requests":0,' || fail "production has requests or results"
-# The drill's own topics hold its load.
+# The drill's own topics hold its load. (Its group's offsets may trail: the last
+# asynchronous commits of a shutdown can be refused while the group rebalances, and
+# the input positions recorded with the state cover them.)
 "$BIN" describe --bootstrap "$bs" --application-id drill-app -X coupon.topic.issuance=drill-app.coupon-issuance \
   -X coupon.topic.catalog=drill-app.coupon-catalog --output json | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-assert sum(i["log_end"] for i in d["inputs"] if not i["table"]) >= 3000 and d["lag"] == 0, d
+assert sum(i["log_end"] for i in d["inputs"] if not i["table"]) >= 3000, d
+assert all(c["log_end"] > 0 for c in d["changelogs"]), d
 ' || fail "the drill's topics do not hold its load"
 echo "drill_on_cluster: OK"
