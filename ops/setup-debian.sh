@@ -14,6 +14,7 @@ packages=(
   libcli11-dev        # the command line
   prometheus-cpp-dev  # metrics registry and text format
   libboost-dev        # Asio/Beast: the /metrics, /healthz, /readyz listener
+  libjemalloc-dev     # the allocator: per-thread caches, cheap frees of another thread's memory
   doctest-dev         # tests
 )
 # Tools the tests run: a real Prometheus (and promtool) scraping a processor, the
@@ -21,6 +22,8 @@ packages=(
 # and clang with its sanitizer and libFuzzer runtimes for the fuzz targets (tests/fuzz).
 # Left out with --no-test-tools (e.g. the container image).
 test_tools=(prometheus python3 python3-yaml python3-kafka curl kcat clang libclang-rt-14-dev)
+# Benchmarks (bench/): the seeds' Redis approach for comparison, and the plots of docs/performance.md.
+test_tools+=(redis-server libhiredis-dev gnuplot-nox)
 [ "${1:-}" = "--no-test-tools" ] || packages+=("${test_tools[@]}")
 missing=()
 for p in "${packages[@]}"; do

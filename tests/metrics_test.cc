@@ -236,9 +236,16 @@ TEST_CASE("every /metrics endpoint carries the process's own series and the buil
   CHECK(metric_sample(text, "process_open_fds") >= 4);  // stdio, the listener, the file
   CHECK(metric_sample(text, "process_max_fds") >= metric_sample(text, "process_open_fds"));
   CHECK(text.find("# TYPE process_cpu_seconds_total counter") != std::string::npos);
-  CHECK(metric_sample(text, fmt::format("couponflow_build_info{{version=\"{}\",revision=\"{}\"}}", build_version(),
-                                        build_revision())) == 1);
+  CHECK(metric_sample(text, fmt::format("couponflow_build_info{{version=\"{}\",revision=\"{}\",allocator=\"{}\"}}",
+                                        build_version(), build_revision(), allocator_in_use())) == 1);
   CHECK(build_revision() != "");
+}
+
+TEST_CASE("the process runs on the allocator the build chose") {
+  // A link order that let libc's malloc win would silently lose what jemalloc buys.
+  const std::string in_use = allocator_in_use();
+  CHECK(in_use.substr(0, in_use.find(' ')) == configured_allocator());
+  if (configured_allocator() == "jemalloc") CHECK(in_use.size() > std::string("jemalloc ").size());
 }
 
 TEST_CASE("librdkafka statistics become per-broker and per-client metrics, counters carried across handles") {

@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
   using namespace couponflow;
   CLI::App app{"couponflow: a Kafka Streams-style stateful stream processor; its flagship job issues "
                "coupons first-come-first-served."};
-  app.set_version_flag("--version", fmt::format("couponflow {} (revision {})", build_version(), build_revision()));
+  app.set_version_flag("--version", fmt::format("couponflow {} (revision {}, allocator {})", build_version(),
+                                                     build_revision(), allocator_in_use()));
   app.require_subcommand(1);
   std::map<CLI::App*, cli::Run> commands;
   auto add = [&](cli::Run run) { commands[app.get_subcommands({}).back()] = std::move(run); };

@@ -110,9 +110,11 @@ std::vector<MetricFamily> ProcessCollector::Collect() const {
     out.push_back(family("process_max_fds", "Maximum number of open file descriptors.", MetricType::Gauge,
                          static_cast<double>(limit.rlim_cur)));
   }
-  out.push_back(family("couponflow_build_info", "The version and git revision of this binary (always 1).",
-                       MetricType::Gauge, 1,
-                       {{"version", std::string(build_version())}, {"revision", std::string(build_revision())}}));
+  out.push_back(family("couponflow_build_info",
+                       "The version, git revision and allocator of this binary (always 1).", MetricType::Gauge, 1,
+                       {{"version", std::string(build_version())},
+                        {"revision", std::string(build_revision())},
+                        {"allocator", allocator_in_use()}}));
   return out;
 }
 
