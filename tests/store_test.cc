@@ -304,3 +304,83 @@ TEST_CASE("a recorded input position reaches the changelog and the store's metad
   CHECK(store->source_offsets() == "position-3");
   CHECK(store->position() == Offset{25'010});
 }
+
+TEST_CASE("a store cache agrees with a map through writes, undos, flushes and evictions") {
+  // The cache's own index (open addressing, backward-shift deletion, node reuse) is
+  // checked against std::map: thousands of short keys force growth and long probe runs;
+  // undo erases keys first written in its scope; a small budget makes flushes evict.
+  std::mt19937_64 rng(7);
+  auto budget = std::make_shared<CacheBudget>(64 << 10);
+  StoreCache cache(budget);
+  std::map<std::string, std::optional<std::string>> model;  // what the cache should know
+  std::map<std::string, std::optional<std::string>> dirty;  // written since the last flush
+  auto key = [&] { return fmt::format("k{}", rng() % 3000); };
+  auto check_all = [&] {
+    REQUIRE(cache.size() == model.size());
+    for (const auto& [k, v] : model) {
+      const StoreCache::Entry* e = cache.find(k);
+      REQUIRE(e != nullptr);
+      CHECK(e->present == v.has_value());
+      if (v) CHECK(e->value == *v);
+    }
+    std::map<std::string, std::optional<std::string>> seen;
+    cache.for_each_dirty([&](std::string_view k, const StoreCache::Entry& e) {
+      seen.emplace(std::string(k), e.present ? std::optional<std::string>(e.value) : std::nullopt);
+    });
+    CHECK(seen == dirty);
+  };
+  for (int round = 0; round < 40; ++round) {
+    for (int op = 0; op < 500; ++op) {
+      const std::string k = key();
+      const auto value = rng() % 5 == 0 ? std::nullopt : std::optional<std::string>(fmt::format("v{}", rng() % 1000));
+      switch (rng() % 4) {
+        case 0: {
+          const StoreCache::Entry* e = cache.find(k);
+          CHECK((e != nullptr) == model.contains(k));
+          break;
+        }
+        case 1:
+          if (!model.contains(k)) {
+            cache.insert_clean(k, value);
+            model[k] = value;
+          }
+          break;
+        case 2:
+          cache.write(k, value);
+          model[k] = value;
+          dirty[k] = value;
+          break;
+        case 3: {
+          // One record's scope: a few writes, then kept or taken back.
+          const auto model_before = model;
+          const auto dirty_before = dirty;
+          cache.begin_undo();
+          for (int w = 0; w < 3; ++w) {
+            const std::string wk = key();
+            cache.write(wk, value);
+            model[wk] = value;
+            dirty[wk] = value;
+          }
+          if (rng() % 2 == 0) {
+            cache.undo();
+            model = model_before;
+            dirty = dirty_before;
+          } else {
+            cache.end_undo();
+          }
+          break;
+        }
+      }
+    }
+    check_all();
+    cache.flushed();
+    dirty.clear();
+    // Evicted keys are forgotten (and the cache says it is no longer complete).
+    for (auto it = model.begin(); it != model.end();) {
+      it = cache.find(it->first) == nullptr ? model.erase(it) : std::next(it);
+    }
+    check_all();
+    CHECK(budget->used_bytes() == cache.bytes());
+  }
+  CHECK(!cache.complete());
+}
