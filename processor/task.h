@@ -111,6 +111,10 @@ class Task {
   std::vector<ChangelogSpec> begin_standby();
   /// Deletes a store's local content, to be restored from scratch (RESTORING).
   void reset_store(size_t store_index);
+  /// The store's restore is large: it is written in bulk, bypassing its cache, which is
+  /// warmed again when finish_restore makes it durable (RESTORING; see
+  /// MaterializedStore::begin_bulk_restore).
+  void restore_in_bulk(size_t store_index);
   /// Applies one changelog record to a store (RESTORING).
   void restore(size_t store_index, const Record& record);
   /// Gives up the stores (STANDBY, before close), for the active task taking over.
@@ -185,6 +189,9 @@ class Task {
   std::vector<TopicPartition> source_partitions_;
   std::vector<Offset> next_offsets_;
   PartitionGroup group_;
+  std::optional<EpochMillis> batch_now_ms_;  // the wall clock of the process() call under way
+  std::vector<std::optional<SourceProgress>> progress_asked_;  // per source, in this process() call
+  std::vector<uint64_t> processed_per_source_;                 // in this process() call
   std::optional<EpochMillis> waiting_since_;  // records wait for a lagging source since
   bool wait_warned_ = false;
   std::optional<EpochMillis> idle_since_;  // max_idle_ms > 0: a caught-up source empty since

@@ -15,13 +15,15 @@ class LocalHistogram {
   explicit LocalHistogram(std::vector<double> bounds)
       : bounds_(std::move(bounds)), counts_(bounds_.size() + 1, 0.0) {}
 
-  void observe(double value) {
+  void observe(double value) { observe_n(value, 1); }
+  /// n observations of the same value (e.g. a batch's duration over its records).
+  void observe_n(double value, uint64_t n) {
     // A linear scan: the bucket lists are short and most values land in the first few.
     size_t i = 0;
     while (i < bounds_.size() && value > bounds_[i]) ++i;
-    counts_[i] += 1;
-    sum_ += value;
-    ++pending_;
+    counts_[i] += static_cast<double>(n);
+    sum_ += value * static_cast<double>(n);
+    pending_ += n;
   }
 
   const std::vector<double>& bounds() const { return bounds_; }

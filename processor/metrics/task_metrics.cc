@@ -3,6 +3,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "common/string_hash.h"
+
 namespace couponflow::processor {
 
 class TaskMetrics::Keyed final : public topology::KeyedGauge {
@@ -27,7 +29,7 @@ class TaskMetrics::Keyed final : public topology::KeyedGauge {
   // Heterogeneous lookup: no string is built per record for a known key.
   struct Hash {
     using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    size_t operator()(std::string_view s) const { return hash_string(s); }
   };
   TaskMetrics& owner_;
   std::string name_, help_, label_;
@@ -46,7 +48,7 @@ TaskMetrics::TaskMetrics(ThreadMetrics& thread, const std::vector<TopicPartition
         {{"topic", tp.topic}}, ThreadMetrics::slow_latency_buckets()));
   }
   process_latency = &thread.histogram("couponflow_process_latency_seconds",
-                                      "Time to process one input record in its task.", {},
+                                      "Time to process one input record in its task (a batch's duration over its records).", {},
                                       ThreadMetrics::fast_latency_buckets());
   retries = &thread.counter("couponflow_processing_retries_total",
                             "Processing tries that threw (each is retried, or the record dead-lettered).", {});
