@@ -233,8 +233,10 @@ int main(int argc, char** argv) {
   app.add_option("--bootstrap", o.bootstrap, "an external broker (couponflow broker) instead of an in-process one");
   app.add_option("--group", o.group, "passthrough mode: its consumer group (one per run on an external broker)");
   app.add_option("--application-id", o.application_id, "processor mode: its application id (one per run)");
+  bool debug = false;
+  app.add_flag("--debug", debug, "the engine's debug log on stderr (each commit's duration, waits for a lagging source)");
   CLI11_PARSE(app, argc, argv);
-  log::set_min_level(log::Level::kWarn);
+  log::set_min_level(debug ? log::Level::kDebug : log::Level::kWarn);
 
   std::unique_ptr<kafka::EmbeddedBroker> broker;
   std::string bootstrap = o.bootstrap;
