@@ -60,7 +60,9 @@ class Task::NodeContext final : public topology::ProcessorContext {
   TaskId task_id() const override { return task_.id_; }
   int32_t source_partition_count() const override { return task_.env_.partition_count; }
   // Inside Task::process, the clock read once for the whole call (see there).
-  EpochMillis wall_clock_ms() const override { return task_.batch_now_ms_.value_or(task_.env_.clock->now_ms()); }
+  EpochMillis wall_clock_ms() const override {
+    return task_.batch_now_ms_ ? *task_.batch_now_ms_ : task_.env_.clock->now_ms();
+  }
 
   state::KeyValueStore& store(std::string_view name) override {
     auto& s = declared(name);
