@@ -8,7 +8,17 @@
 //
 // Both run against a changelog preloaded with --records holdings (default 600,000 over
 // 12 partitions, ~50k each: under the embedded broker's 5 MB / 100k message sets).
-// Output: mode=... records=N bytes=B seconds=S rate=R mbps=M
+// Output: mode=... records=N bytes=B seconds=S rate=R mbps=M cpu_seconds=C
+// cpu_us_per_record=U broker=..., where C is this process's CPU time (user + system,
+// every thread: getrusage) over the measured window.
+//
+// By default the embedded broker runs inside this process (its CPU is then counted
+// too). With --bootstrap it is another process (`couponflow broker`, created with
+// --application-id matching ours): --mode preload fills its changelog once, then each
+// raw or restore run reads that same changelog, and the CPU figure is the reader's or
+// the restoring instance's alone (bench/restore.sh).
+
+#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
@@ -24,6 +34,7 @@
 #include "processor/kafka/kafka_consumer.h"
 #include "processor/kafka/kafka_producer.h"
 #include "processor/stream_thread.h"
+#include "state/store_spec.h"
 #include "topology/coupon/coupon_topology.h"
 #include "topology/coupon/issued_state.h"
 
@@ -31,33 +42,58 @@ namespace couponflow::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr const char* kChangelog = "coupon-processor-issued-changelog";
 
-/// Holdings as the issued store logs them, partitioned like the coupon's requests.
-int64_t preload_changelog(const kafka::ClientProperties& client, int64_t records, int partitions) {
-  // Large batches: the embedded broker returns one message set per partition per
-  // fetch, so the set size, not the record count, bounds how fast anything reads.
-  kafka::ClientProperties props = client;
-  props.set("linger.ms", "100").set("batch.num.messages", "10000").set("batch.size", "1000000");
-  kafka::KafkaProducer producer(props);
+/// What one run measured.
+struct Measured {
+  double seconds = 0;
+  double cpu_seconds = 0;
+};
+
+/// CPU time of this process (every thread), user + system.
+double process_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return s(usage.ru_utime) + s(usage.ru_stime);
+}
+
+std::string changelog_of(const std::string& application_id) {
+  return state::changelog_topic(application_id, coupon::issued_store_spec());
+}
+
+/// Holdings as the issued store logs them, partitioned like the coupon's requests, sent
+/// to `client` (nullptr: counted only, for a changelog preloaded by another run). The
+/// bytes of keys and values.
+int64_t preload_changelog(const kafka::ClientProperties* client, const std::string& changelog, int64_t records,
+                          int partitions) {
+  std::unique_ptr<kafka::KafkaProducer> producer;
+  if (client != nullptr) {
+    // Large batches: the embedded broker returns one message set per partition per
+    // fetch, so the set size, not the record count, bounds how fast anything reads.
+    kafka::ClientProperties props = *client;
+    props.set("linger.ms", "100").set("batch.num.messages", "10000").set("batch.size", "1000000");
+    producer = std::make_unique<kafka::KafkaProducer>(props);
+  }
   std::string key, value;
   int64_t bytes = 0;
   for (int64_t i = 0; i < records; ++i) {
     const std::string coupon = fmt::format("coupon-{:02}", i % 48);
     coupon::holding_key(key, coupon, fmt::format("user-{}", i));
     coupon::encode_holding(value, i / 48 + 1, fmt::format("r-{}", i));
-    producer.send(kChangelog, murmur2_partition(coupon, partitions), Message{key, value, 0, {}});
+    if (producer) producer->send(changelog, murmur2_partition(coupon, partitions), Message{key, value, 0, {}});
     bytes += static_cast<int64_t>(key.size() + value.size());
   }
-  producer.flush(120'000);
+  if (producer) producer->flush(120'000);
   return bytes;
 }
 
-double read_raw(const kafka::ClientProperties& client, int partitions, int64_t records) {
+Measured read_raw(const kafka::ClientProperties& client, const std::string& changelog, int partitions,
+                  int64_t records) {
   kafka::KafkaConsumer consumer(client, "bench-raw-reader", nullptr);
   std::vector<std::pair<TopicPartition, std::optional<Offset>>> assignment;
-  for (int p = 0; p < partitions; ++p) assignment.push_back({{kChangelog, Partition{p}}, Offset{0}});
+  for (int p = 0; p < partitions; ++p) assignment.push_back({{changelog, Partition{p}}, Offset{0}});
   const auto start = Clock::now();
+  const double cpu_at_start = process_cpu_seconds();
   consumer.assign(assignment);
   std::vector<Record> batch;
   int64_t seen = 0;
@@ -65,12 +101,13 @@ double read_raw(const kafka::ClientProperties& client, int partitions, int64_t r
     batch.clear();
     seen += static_cast<int64_t>(consumer.poll(batch, 10'000, 100));
   }
-  return std::chrono::duration<double>(Clock::now() - start).count();
+  return {std::chrono::duration<double>(Clock::now() - start).count(), process_cpu_seconds() - cpu_at_start};
 }
 
-double restore(const std::string& bootstrap, int64_t records) {
+Measured restore(const std::string& bootstrap, const std::string& application_id, int64_t records) {
   processor::StreamsConfig config;
   config.bootstrap = bootstrap;
+  config.application_id = application_id;
   config.state_dir = std::filesystem::temp_directory_path() / fmt::format("couponflow-restore-bench-{}", ::getpid());
   std::filesystem::remove_all(config.state_dir);
   const auto topology = coupon::build_coupon_topology();
@@ -79,9 +116,11 @@ double restore(const std::string& bootstrap, int64_t records) {
   std::thread runner([&] { thread.run(stop); });
   // From the assignment (tasks appear) to every task running: the restore itself.
   Clock::time_point start;
+  double cpu_at_start = 0;
   for (;;) {
     if (!thread.status().tasks.empty()) {
       start = Clock::now();
+      cpu_at_start = process_cpu_seconds();
       break;
     }
     std::this_thread::sleep_for(std::chrono::microseconds(200));
@@ -100,11 +139,11 @@ double restore(const std::string& bootstrap, int64_t records) {
     }
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
-  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const Measured m{std::chrono::duration<double>(Clock::now() - start).count(), process_cpu_seconds() - cpu_at_start};
   stop = true;
   runner.join();
   std::filesystem::remove_all(config.state_dir);
-  return seconds;
+  return m;
 }
 
 }  // namespace
@@ -115,21 +154,39 @@ int main(int argc, char** argv) {
   std::string mode = "restore";
   int64_t records = 600'000;
   int partitions = 12;
+  std::string bootstrap;  // an external broker (see above); empty: embedded, in-process
+  std::string application_id = "coupon-processor";
   CLI::App app{"couponflow restore bench: store restore vs a raw changelog read on the embedded broker"};
-  app.add_option("--mode", mode)->check(CLI::IsMember({"raw", "restore"}));
+  app.add_option("--mode", mode)->check(CLI::IsMember({"raw", "restore", "preload"}));
   app.add_option("--records", records);
   app.add_option("--partitions", partitions);
+  app.add_option("--bootstrap", bootstrap, "an external broker (couponflow broker) instead of an in-process one");
+  app.add_option("--application-id", application_id, "whose issued changelog is preloaded, read and restored");
   CLI11_PARSE(app, argc, argv);
   log::set_min_level(log::Level::kWarn);
 
-  kafka::EmbeddedBroker broker(1);
-  ops::create_topology_topics(broker, coupon::build_coupon_topology(), {"coupon-processor"}, partitions);
-  const kafka::ClientProperties client{{"bootstrap.servers", broker.bootstrap()}};
-  const int64_t bytes = bench::preload_changelog(client, records, partitions);
-  const double seconds = mode == "raw" ? bench::read_raw(client, partitions, records)
-                                       : bench::restore(broker.bootstrap(), records);
-  std::printf("mode=%s records=%lld bytes=%lld seconds=%.3f rate=%.0f mbps=%.1f\n", mode.c_str(),
-              static_cast<long long>(records), static_cast<long long>(bytes), seconds,
-              static_cast<double>(records) / seconds, static_cast<double>(bytes) / seconds / 1e6);
+  std::unique_ptr<kafka::EmbeddedBroker> broker;
+  if (bootstrap.empty()) {
+    broker = std::make_unique<kafka::EmbeddedBroker>(1);
+    ops::create_topology_topics(*broker, coupon::build_coupon_topology(), {application_id}, partitions);
+    bootstrap = broker->bootstrap();
+  }
+  const kafka::ClientProperties client{{"bootstrap.servers", bootstrap}};
+  const std::string changelog = bench::changelog_of(application_id);
+  // The bytes of the preload are computed either way: the generator is deterministic.
+  const int64_t bytes = bench::preload_changelog(broker || mode == "preload" ? &client : nullptr, changelog,
+                                                 records, partitions);
+  if (mode == "preload") {
+    std::printf("mode=preload records=%lld bytes=%lld\n", static_cast<long long>(records),
+                static_cast<long long>(bytes));
+    return 0;
+  }
+  const bench::Measured m = mode == "raw" ? bench::read_raw(client, changelog, partitions, records)
+                                          : bench::restore(bootstrap, application_id, records);
+  std::printf("mode=%s records=%lld bytes=%lld seconds=%.3f rate=%.0f mbps=%.1f cpu_seconds=%.3f "
+              "cpu_us_per_record=%.3f broker=%s\n",
+              mode.c_str(), static_cast<long long>(records), static_cast<long long>(bytes), m.seconds,
+              static_cast<double>(records) / m.seconds, static_cast<double>(bytes) / m.seconds / 1e6, m.cpu_seconds,
+              m.cpu_seconds * 1e6 / static_cast<double>(records), broker ? "in-process" : "external");
   return 0;
 }

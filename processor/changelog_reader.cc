@@ -11,6 +11,13 @@ namespace couponflow::processor {
 
 namespace {
 constexpr int kBrokerTimeoutMs = 10'000;
+// Which restores are written in bulk (Task::restore_in_bulk): a store rebuilt from
+// nothing, unless tiny (a file per batch is not worth it), and a large tail (a restore
+// interrupted and resumed). A short tail (a standby's hand-over, a restart) keeps the
+// store's cache warm through the restore instead: bulk would have to warm it again by
+// reading the whole store.
+constexpr int64_t kBulkRestoreFromScratchRecords = 1'000;
+constexpr int64_t kBulkRestoreTailRecords = 100'000;
 }
 
 ChangelogReader::ChangelogReader(Consumer& consumer, Retry retry, RestoreListener* listener)
@@ -69,8 +76,12 @@ bool ChangelogReader::plan(Entry& entry, const ChangelogSpec& spec, Offset end) 
   log::info("task {}: restoring store {} from {} offsets {}..{} ({} records)", task.id(), store, spec.changelog, start,
             end, end.value - start.value);
   if (listener_ != nullptr) listener_->on_restore_start(task.id(), spec.store_index, spec.changelog, start, end);
+  const int64_t records = end.value - start.value;
+  if (records >= (spec.position ? kBulkRestoreTailRecords : kBulkRestoreFromScratchRecords)) {
+    task.restore_in_bulk(spec.store_index);
+  }
   entry.reads.push_back(Read{spec.store_index, spec.changelog, end, start});
-  routes_[spec.changelog] = task.id().partition.value;
+  set_route(spec.changelog, task.id().partition.value);
   consumer_.assign({{spec.changelog, start}});
   return true;
 }
@@ -124,7 +135,7 @@ bool ChangelogReader::add_standby(Task& task, const std::vector<ChangelogSpec>& 
   }
   for (const Read& read : entry.reads) {
     log::info("standby {}: tailing {} from offset {}", task.id(), read.topic, read.next);
-    routes_[read.topic] = task.id().partition.value;
+    set_route(read.topic, task.id().partition.value);
     consumer_.assign({{read.topic, read.next}});
   }
   entries_[task.id().partition.value] = std::move(entry);
@@ -142,17 +153,38 @@ void ChangelogReader::remove(Partition partition) {
       log::info("standby {}: handing over {} at offset {}", entry.task->id(), read.topic, read.next);
     }
     topics.push_back(read.topic);
-    routes_.erase(read.topic);
+    erase_route(read.topic);
   }
   consumer_.unassign(topics);
   std::erase_if(restored_, [&](const auto& r) { return r.first == partition; });
   entries_.erase(it);
 }
 
+void ChangelogReader::set_route(const TopicPartition& tp, int32_t task_partition) {
+  routes_[tp] = task_partition;
+  last_route_.reset();
+}
+
+void ChangelogReader::erase_route(const TopicPartition& tp) {
+  routes_.erase(tp);
+  last_route_.reset();
+}
+
+ChangelogReader::Entry* ChangelogReader::route(const Record& record) {
+  // A poll returns each partition's records in a run: the last answer is almost always
+  // the right one, without building a TopicPartition (a string) to look it up.
+  if (!last_route_ || last_route_->first.partition != record.partition || last_route_->first.topic != record.topic) {
+    auto it = routes_.find(TopicPartition{std::string(record.topic), record.partition});
+    if (it == routes_.end()) return nullptr;
+    last_route_.emplace(it->first, it->second);
+  }
+  return &entries_.at(last_route_->second);
+}
+
 bool ChangelogReader::apply(const Record& record) {
-  auto route = routes_.find(TopicPartition{std::string(record.topic), record.partition});
-  if (route == routes_.end()) return false;
-  Entry& entry = entries_.at(route->second);
+  Entry* found = route(record);
+  if (found == nullptr) return false;
+  Entry& entry = *found;
   auto read = std::find_if(entry.reads.begin(), entry.reads.end(),
                            [&](const Read& r) { return r.topic.partition == record.partition && r.topic.topic == record.topic; });
   if (read == entry.reads.end() || record.offset < read->next) return true;  // a late or repeated record
@@ -179,7 +211,7 @@ void ChangelogReader::finish(Entry& entry, size_t read_index) {
   entry.task->finish_restore(read.store, read.end);
   if (listener_ != nullptr) listener_->on_restore_end(entry.task->id(), read.store);
   entry.reads.erase(entry.reads.begin() + static_cast<std::ptrdiff_t>(read_index));
-  routes_.erase(read.topic);
+  erase_route(read.topic);
   consumer_.unassign({read.topic});
   if (!entry.reads.empty()) return;
   if (!entry.tables_planned) {

@@ -87,12 +87,17 @@ class ChangelogReader {
   void plan_tables(Entry& entry);
   void finish(Entry& entry, size_t read_index);
   Watermarks watermarks(const TopicPartition& tp);
+  void set_route(const TopicPartition& tp, int32_t task_partition);
+  void erase_route(const TopicPartition& tp);
+  /// The entry reading the record's topic partition, if any.
+  Entry* route(const Record& record);
 
   Consumer& consumer_;
   Retry retry_;
   RestoreListener* listener_;
   std::map<int32_t, Entry> entries_;
   std::map<TopicPartition, int32_t> routes_;  // topic partition read -> task partition
+  std::optional<std::pair<TopicPartition, int32_t>> last_route_;  // the last route taken
   std::vector<std::pair<Partition, std::vector<Offset>>> restored_;
 };
 

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include <fmt/format.h>
+
 namespace couponflow::state {
 
 /// One keyspace (the primary data or a view): cache in front of the persistent store.
@@ -72,22 +74,30 @@ MaterializedStore::MaterializedStore(StoreSpec spec, std::unique_ptr<PersistentS
 
 MaterializedStore::MaterializedStore(StoreSpec spec, std::unique_ptr<PersistentStore> persistent,
                                      std::shared_ptr<CacheBudget> cache_budget)
-    : spec_(std::move(spec)), persistent_(std::move(persistent)) {
+    : spec_(std::move(spec)), cache_budget_(std::move(cache_budget)), persistent_(std::move(persistent)) {
   position_ = persistent_->position();
-  keyspaces_.push_back(std::make_unique<KeyspaceStore>(spec_.name, kPrimaryKeyspace, *persistent_, cache_budget));
+  keyspaces_.push_back(std::make_unique<KeyspaceStore>(spec_.name, kPrimaryKeyspace, *persistent_, cache_budget_));
   for (size_t i = 0; i < spec_.views.size(); ++i) {
     keyspaces_.push_back(
-        std::make_unique<KeyspaceStore>(spec_.name + "." + spec_.views[i].name, i + 1, *persistent_, cache_budget));
+        std::make_unique<KeyspaceStore>(spec_.name + "." + spec_.views[i].name, i + 1, *persistent_, cache_budget_));
   }
 }
 
 MaterializedStore::~MaterializedStore() = default;
 
+namespace {
+[[noreturn]] void throw_bulk_restoring(std::string_view store, std::string_view what) {
+  throw std::logic_error(fmt::format("store {}: {} during a bulk restore", store, what));
+}
+}  // namespace
+
 std::optional<std::string_view> MaterializedStore::get(std::string_view key) {
+  if (bulk_) throw_bulk_restoring(spec_.name, "get");
   return keyspaces_[0]->get(key);
 }
 
 void MaterializedStore::for_each(const std::function<bool(std::string_view, std::string_view)>& fn) {
+  if (bulk_) throw_bulk_restoring(spec_.name, "for_each");
   keyspaces_[0]->for_each(fn);
 }
 
@@ -111,7 +121,65 @@ void MaterializedStore::apply(std::string_view key, std::optional<std::string_vi
     pending_source_offsets_.emplace(value.value_or(std::string_view{}));
     return;
   }
-  write(key, value);
+  if (bulk_) {
+    write_bulk(key, value);
+  } else {
+    write(key, value);
+  }
+}
+
+void MaterializedStore::begin_bulk_restore() {
+  if (bulk_) return;
+  // Writes of processors are flushed before a task restores (a store is opened, or
+  // handed over by a standby that flushed it): nothing is lost by emptying the cache.
+  if (keyspaces_[0]->dirty()) throw std::logic_error("store " + spec_.name + ": bulk restore over unflushed writes");
+  // An empty store's cache can follow the batches as they are flushed; otherwise it
+  // would miss what was on disk before, so it is warmed from disk at the end.
+  bulk_cache_complete_ = !persistent_->position() && keyspaces_[0]->cache().size() == 0;
+  reset_primary_cache();
+  bulk_.emplace();
+}
+
+void MaterializedStore::end_bulk_restore() {
+  if (!bulk_) return;
+  if (!bulk_->empty()) throw std::logic_error("store " + spec_.name + ": bulk restore ended before its flush");
+  bulk_.reset();
+  if (bulk_cache_complete_) {
+    keyspaces_[0]->cache().set_complete(true);
+  } else {
+    reset_primary_cache();
+    warm_up_keyspace(kPrimaryKeyspace);
+  }
+}
+
+void MaterializedStore::cache_bulk_batch(const std::vector<RestoreBuffer::Latest>& batch) {
+  if (!bulk_cache_complete_) return;
+  StoreCache& cache = keyspaces_[0]->cache();
+  for (const RestoreBuffer::Latest& e : batch) {
+    if (cache.budget().used_bytes() > cache.budget().max_bytes() / 2) {
+      // warm_up's limit. Part of a batch cached would leave older values of its other
+      // keys cached: the cache starts again empty, and end_bulk_restore warms it.
+      reset_primary_cache();
+      bulk_cache_complete_ = false;
+      return;
+    }
+    cache.insert_clean(e.key, e.value);
+  }
+}
+
+void MaterializedStore::reset_primary_cache() {
+  keyspaces_[0] = std::make_unique<KeyspaceStore>(spec_.name, kPrimaryKeyspace, *persistent_, cache_budget_);
+}
+
+void MaterializedStore::write_bulk(std::string_view key, std::optional<std::string_view> value) {
+  if (!value) {
+    // A delete reaches the views only if the key is there: in this batch, or else on disk
+    // (everything restored before the batch is).
+    const std::optional<bool> in_batch = bulk_->contains(key);
+    if (!(in_batch ? *in_batch : persistent_->get(kPrimaryKeyspace, key).has_value())) return;
+  }
+  bulk_->append(key, value);
+  derive_views(key, value);
 }
 
 void MaterializedStore::record_source_offsets(std::string_view bytes) {
@@ -131,6 +199,10 @@ void MaterializedStore::write(std::string_view key, std::optional<std::string_vi
     if (!keyspaces_[0]->get(key)) return;  // nothing to delete: the views stay as they are
     keyspaces_[0]->remove(key);
   }
+  derive_views(key, value);
+}
+
+void MaterializedStore::derive_views(std::string_view key, std::optional<std::string_view> value) {
   for (size_t i = 0; i < spec_.views.size(); ++i) {
     spec_.views[i].derive(key, value, *keyspaces_[i + 1]);
   }
@@ -145,6 +217,7 @@ ReadableStore& MaterializedStore::view(std::string_view name) {
 
 bool MaterializedStore::has_unflushed_writes() const {
   if (pending_source_offsets_) return true;
+  if (bulk_ && !bulk_->empty()) return true;
   for (const auto& ks : keyspaces_) {
     if (ks->dirty()) return true;
   }
@@ -154,9 +227,25 @@ bool MaterializedStore::has_unflushed_writes() const {
 void MaterializedStore::flush(Offset position) {
   if (!has_unflushed_writes() && position_ == position) return;
   auto writes = persistent_->new_write_set();
+  std::vector<RestoreBuffer::Latest> restored;  // the bytes stay in bulk_ until written
+  if (bulk_) {
+    writes->set_bulk();
+    restored = bulk_->latest_sorted();
+    for (const RestoreBuffer::Latest& e : restored) {
+      if (e.value) {
+        writes->put(kPrimaryKeyspace, e.key, *e.value);
+      } else {
+        writes->remove(kPrimaryKeyspace, e.key);
+      }
+    }
+  }
   for (const auto& ks : keyspaces_) ks->collect_dirty(*writes);
   if (pending_source_offsets_) writes->put_meta(kSourceOffsetsMeta, *pending_source_offsets_);
   persistent_->write(*writes, position);
+  if (bulk_) {
+    cache_bulk_batch(restored);
+    bulk_->clear();
+  }
   pending_source_offsets_.reset();
   for (const auto& ks : keyspaces_) ks->flushed();
   position_ = position;
@@ -175,26 +264,29 @@ void MaterializedStore::rollback_record() {
 }
 
 void MaterializedStore::warm_up() {
-  for (auto& ks : keyspaces_) {
-    StoreCache& cache = ks->cache();
-    if (!persistent_->position()) {
-      // Never written: the store is empty, so the empty cache is complete.
-      cache.set_complete(true);
-      continue;
-    }
-    // Fill the budget at most half: the caches need room for the writes still to come,
-    // and other tasks' stores warm up from the same budget.
-    bool fits = true;
-    persistent_->for_each(ks->keyspace(), [&](std::string_view key, std::string_view value) {
-      if (cache.budget().used_bytes() > cache.budget().max_bytes() / 2) {
-        fits = false;
-        return false;
-      }
-      cache.insert_clean(key, value);
-      return true;
-    });
-    cache.set_complete(fits);
+  for (size_t i = 0; i < keyspaces_.size(); ++i) warm_up_keyspace(i);
+}
+
+void MaterializedStore::warm_up_keyspace(size_t index) {
+  KeyspaceStore& ks = *keyspaces_[index];
+  StoreCache& cache = ks.cache();
+  if (!persistent_->position()) {
+    // Never written: the store is empty, so the empty cache is complete.
+    cache.set_complete(true);
+    return;
   }
+  // Fill the budget at most half: the caches need room for the writes still to come,
+  // and other tasks' stores warm up from the same budget.
+  bool fits = true;
+  persistent_->for_each(ks.keyspace(), [&](std::string_view key, std::string_view value) {
+    if (cache.budget().used_bytes() > cache.budget().max_bytes() / 2) {
+      fits = false;
+      return false;
+    }
+    cache.insert_clean(key, value);
+    return true;
+  });
+  cache.set_complete(fits);
 }
 
 std::map<std::string, std::string> MaterializedStore::snapshot(std::string_view view_name) {
@@ -205,6 +297,16 @@ std::map<std::string, std::string> MaterializedStore::snapshot(std::string_view 
     result.emplace(key, value);
     return true;
   });
+  if (bulk_ && ks == keyspaces_[0].get()) {
+    for (const RestoreBuffer::Latest& e : bulk_->latest_sorted()) {
+      if (e.value) {
+        result.insert_or_assign(std::string(e.key), std::string(*e.value));
+      } else {
+        result.erase(std::string(e.key));
+      }
+    }
+    return result;
+  }
   ks->cache().for_each_dirty([&](std::string_view key, const StoreCache::Entry& e) {
     if (e.present) {
       result.insert_or_assign(std::string(key), e.value);

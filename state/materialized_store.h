@@ -13,6 +13,7 @@
 #include "common/types.h"
 #include "state/key_value_store.h"
 #include "state/persistent_store.h"
+#include "state/restore_buffer.h"
 #include "state/store_cache.h"
 #include "state/store_spec.h"
 
@@ -66,6 +67,21 @@ class MaterializedStore final : public KeyValueStore {
   /// (kSourceOffsetsKey) goes to the store's metadata, never to its data.
   void apply(std::string_view key, std::optional<std::string_view> value);
 
+  /// Bulk restore, for a large restore: until end_bulk_restore(), `apply` appends the
+  /// primary keyspace's records to a RestoreBuffer instead of the cache, and each flush
+  /// writes their last values, in key order, as files the persistent store ingests with
+  /// the views and the position in one atomic write. The views are still derived per
+  /// record, in changelog order (they are small and their derivation reads them). The
+  /// primary cache is emptied here and warmed again from the store at the end, when the
+  /// restored content is durable; a store restored from nothing instead keeps each
+  /// flushed batch in its cache while it fits (warm_up's limit), and ends complete
+  /// without reading anything back. Only apply, flush and the metadata may be used
+  /// meanwhile (a processor never reads a restoring store); get throws.
+  void begin_bulk_restore();
+  /// Leaves bulk restore once everything applied is flushed, and warms the cache.
+  void end_bulk_restore();
+  bool bulk_restoring() const { return bulk_.has_value(); }
+
   /// Records opaque `bytes` (the task's input position) in the changelog and, at the
   /// next flush, in the store's metadata: a new owner restoring the changelog, or this
   /// one reopening the store, learns where the inputs it reflects end. Never visible
@@ -103,13 +119,25 @@ class MaterializedStore final : public KeyValueStore {
   class KeyspaceStore;
 
   void write(std::string_view key, std::optional<std::string_view> value);
+  void write_bulk(std::string_view key, std::optional<std::string_view> value);
+  void derive_views(std::string_view key, std::optional<std::string_view> value);
+  void warm_up_keyspace(size_t index);
+  /// Keeps a flushed bulk batch in the primary cache, or gives up when it does not fit.
+  void cache_bulk_batch(const std::vector<RestoreBuffer::Latest>& batch);
+  /// A fresh, empty primary cache (incomplete: the store has data it does not hold).
+  void reset_primary_cache();
 
   StoreSpec spec_;
+  std::shared_ptr<CacheBudget> cache_budget_;
   std::unique_ptr<PersistentStore> persistent_;
   std::vector<std::unique_ptr<KeyspaceStore>> keyspaces_;  // [0] primary, [i] view i
   ChangelogWriter* changelog_ = nullptr;
   std::optional<Offset> position_;
   std::optional<std::string> pending_source_offsets_;  // recorded or restored, not flushed yet
+  std::optional<RestoreBuffer> bulk_;  // set during a bulk restore: the unflushed primary writes
+  // During a bulk restore: the primary cache holds every key flushed so far (the store
+  // was empty when it began, and every batch fitted in the cache).
+  bool bulk_cache_complete_ = false;
 };
 
 }  // namespace couponflow::state

@@ -19,7 +19,8 @@ namespace couponflow::state {
 using Keyspace = size_t;
 inline constexpr Keyspace kPrimaryKeyspace = 0;
 
-/// A set of writes applied atomically by PersistentStore::write.
+/// A set of writes applied atomically by PersistentStore::write. It refers to the bytes
+/// it is given, without copying them: they must stay valid until that write returns.
 class WriteSet {
  public:
   virtual ~WriteSet() = default;
@@ -28,6 +29,9 @@ class WriteSet {
   /// Store metadata (beside the position, outside every keyspace: never seen by reads).
   virtual void put_meta(std::string_view key, std::string_view value) = 0;
   virtual size_t size() const = 0;
+  /// A bulk load (a restore batch, in key order per keyspace): written the cheapest way
+  /// for large sets whatever its size, e.g. as files ingested, not one insert per entry.
+  virtual void set_bulk() {}
 };
 
 /// What a store occupies, as the storage engine estimates it (for metrics).

@@ -384,3 +384,138 @@ TEST_CASE("a store cache agrees with a map through writes, undos, flushes and ev
   }
   CHECK(!cache.complete());
 }
+
+namespace {
+
+/// Counts puts and deletes reaching the view, by first byte of the key: a delete counts
+/// only if the key was there, so the view checks the restore's existence answers.
+StoreSpec spec_with_put_and_delete_counts() {
+  ViewSpec counts{"counts", [](std::string_view key, std::optional<std::string_view> value, KeyValueStore& view) {
+                    const std::string counter = (value ? "put:" : "delete:") + std::string(key.substr(0, 1));
+                    auto current = view.get(counter);
+                    view.put(counter, std::to_string((current ? std::stoi(std::string(*current)) : 0) + 1));
+                  }};
+  return StoreSpec{"s", {counts}, std::nullopt};
+}
+
+/// A changelog of puts, overwrites, tombstones (of keys present, deleted, never written)
+/// and recorded input positions.
+std::vector<std::pair<std::string, std::optional<std::string>>> random_changelog(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<std::pair<std::string, std::optional<std::string>>> log;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string key = fmt::format("{}user-{}", static_cast<char>('a' + rng() % 4), rng() % 3000);
+    const uint32_t kind = rng() % 10;
+    if (kind == 0) {
+      log.emplace_back(key, std::nullopt);
+    } else if (kind == 1 && i % 7 == 0) {
+      log.emplace_back(std::string(kSourceOffsetsKey), fmt::format("offsets-{}", i));
+    } else {
+      log.emplace_back(key, fmt::format("v{}", i));
+    }
+  }
+  return log;
+}
+
+}  // namespace
+
+TEST_CASE("a bulk restore equals a record-by-record restore: last value per key, views, position, and a warm cache") {
+  couponflow::testing::TempDir dir;
+  RocksDbStoreFactory factory;
+  const StoreSpec spec = spec_with_put_and_delete_counts();
+  const auto log = random_changelog(60'000, 7);
+  std::map<std::string, std::string> last;  // the changelog's last value per key
+  for (const auto& [key, value] : log) {
+    if (key == kSourceOffsetsKey) continue;
+    if (value) {
+      last[key] = *value;
+    } else {
+      last.erase(key);
+    }
+  }
+  // Both restore the same changelog in batches of 25,000, as Task::restore flushes.
+  auto restore = [&](const std::string& name, bool bulk) {
+    auto store = std::make_unique<MaterializedStore>(spec, factory.open(dir.path() / name, spec), 64u << 20);
+    store->warm_up();
+    if (bulk) store->begin_bulk_restore();
+    for (size_t i = 0; i < log.size(); ++i) {
+      store->apply(log[i].first, log[i].second);
+      if ((i + 1) % 25'000 == 0) store->flush(Offset{static_cast<int64_t>(i + 1)});
+    }
+    store->flush(Offset{static_cast<int64_t>(log.size())});
+    store->end_bulk_restore();
+    return store;
+  };
+  auto by_record = restore("by-record", false);
+  auto bulk = restore("bulk", true);
+  CHECK(bulk->snapshot() == last);
+  CHECK(by_record->snapshot() == last);
+  CHECK(bulk->snapshot("counts") == by_record->snapshot("counts"));
+  CHECK(bulk->source_offsets() == by_record->source_offsets());
+  CHECK(bulk->position() == Offset{60'000});
+  // The cache ends complete and right: every key, and absent ones, answered.
+  for (const auto& [key, value] : last) REQUIRE(bulk->get(key) == std::optional<std::string_view>(value));
+  CHECK_FALSE(bulk->get("never-written"));
+  CHECK_FALSE(bulk->get("auser-0-deleted"));
+  // And it reopens to the same.
+  bulk.reset();
+  auto reopened = std::make_unique<MaterializedStore>(spec, factory.open(dir.path() / "bulk", spec), 64u << 20);
+  reopened->warm_up();
+  CHECK(reopened->snapshot() == last);
+  CHECK(reopened->snapshot("counts") == by_record->snapshot("counts"));
+  CHECK(reopened->position() == Offset{60'000});
+}
+
+TEST_CASE("a bulk restore interrupted after a flush resumes from its position to the same state") {
+  couponflow::testing::TempDir dir;
+  RocksDbStoreFactory factory;
+  const StoreSpec spec = spec_with_put_and_delete_counts();
+  const auto log = random_changelog(50'000, 11);
+  auto open = [&](const std::string& name) {
+    auto store = std::make_unique<MaterializedStore>(spec, factory.open(dir.path() / name, spec), 64u << 20);
+    store->warm_up();
+    return store;
+  };
+  auto apply_range = [&](MaterializedStore& store, size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) store.apply(log[i].first, log[i].second);
+  };
+  auto whole = open("whole");
+  whole->begin_bulk_restore();
+  apply_range(*whole, 0, log.size());
+  whole->flush(Offset{50'000});
+  whole->end_bulk_restore();
+  {
+    // Flushed at 20,000; 15,000 more applied, never flushed: the process dies.
+    auto store = open("interrupted");
+    store->begin_bulk_restore();
+    apply_range(*store, 0, 20'000);
+    store->flush(Offset{20'000});
+    apply_range(*store, 20'000, 35'000);
+  }
+  auto resumed = open("interrupted");
+  REQUIRE(resumed->position() == Offset{20'000});
+  resumed->begin_bulk_restore();  // not empty: its cache is warmed from disk at the end
+  apply_range(*resumed, 20'000, log.size());
+  resumed->flush(Offset{50'000});
+  resumed->end_bulk_restore();
+  CHECK(resumed->snapshot() == whole->snapshot());
+  CHECK(resumed->snapshot("counts") == whole->snapshot("counts"));
+  CHECK(resumed->source_offsets() == whole->source_offsets());
+  for (const auto& [key, value] : whole->snapshot()) REQUIRE(resumed->get(key) == std::optional<std::string_view>(value));
+  CHECK_FALSE(resumed->get("never-written"));
+}
+
+TEST_CASE("a store restoring in bulk refuses reads: its content is in no cache until the restore ends") {
+  couponflow::testing::TempDir dir;
+  RocksDbStoreFactory factory;
+  const StoreSpec spec = spec_with_put_and_delete_counts();
+  MaterializedStore s(spec, factory.open(dir.path() / "s", spec), 1 << 20);
+  s.warm_up();
+  s.begin_bulk_restore();
+  s.apply("a1", "x");
+  CHECK_THROWS_AS(s.get("a1"), std::logic_error);
+  CHECK_THROWS_AS(s.end_bulk_restore(), std::logic_error);  // not flushed yet
+  s.flush(Offset{1});
+  s.end_bulk_restore();
+  CHECK(s.get("a1") == std::optional<std::string_view>("x"));
+}

@@ -37,26 +37,28 @@ std::string encode_offset(Offset o) {
 }
 
 /// Writes collected per keyspace, in the order given (MaterializedStore gives them
-/// sorted), so that a large set can become SST files instead of memtable inserts.
+/// sorted), so that a large set can become SST files instead of memtable inserts. Holds
+/// views of the caller's bytes (valid until the write, see WriteSet): a large flush
+/// copies nothing before RocksDB does.
 class RocksDbWriteSet final : public WriteSet {
  public:
   struct Entry {
-    std::string key;
-    std::optional<std::string> value;  // nullopt: delete
+    std::string_view key;
+    std::optional<std::string_view> value;  // nullopt: delete
   };
   explicit RocksDbWriteSet(size_t keyspaces) : entries_(keyspaces) {}
   void put(Keyspace ks, std::string_view key, std::string_view value) override {
-    entries_.at(ks).push_back({std::string(key), std::string(value)});
+    entries_.at(ks).push_back({key, value});
     ++size_;
   }
   void remove(Keyspace ks, std::string_view key) override {
-    entries_.at(ks).push_back({std::string(key), std::nullopt});
+    entries_.at(ks).push_back({key, std::nullopt});
     ++size_;
   }
-  void put_meta(std::string_view key, std::string_view value) override {
-    meta_.push_back({std::string(key), std::string(value)});
-  }
+  void put_meta(std::string_view key, std::string_view value) override { meta_.push_back({key, value}); }
   size_t size() const override { return size_; }
+  void set_bulk() override { bulk_ = true; }
+  bool bulk() const { return bulk_; }
   const std::vector<std::vector<Entry>>& entries() const { return entries_; }
   const std::vector<Entry>& meta() const { return meta_; }
   /// Every keyspace's keys strictly increasing, as SST files require.
@@ -73,6 +75,7 @@ class RocksDbWriteSet final : public WriteSet {
   std::vector<std::vector<Entry>> entries_;
   std::vector<Entry> meta_;
   size_t size_ = 0;
+  bool bulk_ = false;
 };
 
 }  // namespace
@@ -166,7 +169,9 @@ class RocksDbStore final : public PersistentStore {
 
   void write(WriteSet& writes, Offset position) override {
     auto& set = static_cast<RocksDbWriteSet&>(writes);
-    if (set.size() >= kIngestThreshold && set.sorted()) {
+    // A bulk load is ingested whatever its size: a restore's batches are written once
+    // and never again, and a file per batch costs less than its memtable inserts.
+    if ((set.size() >= kIngestThreshold || (set.bulk() && set.size() > 0)) && set.sorted()) {
       ingest(set, position);
     } else {
       rocksdb::WriteBatch batch;
@@ -223,7 +228,8 @@ class RocksDbStore final : public PersistentStore {
         if (!set.entries()[ks].empty()) add_file(keyspaces_[ks], set.entries()[ks]);
       }
       std::vector<RocksDbWriteSet::Entry> meta = set.meta();
-      meta.push_back({std::string(kPositionKey), encode_offset(position)});
+      const std::string encoded_position = encode_offset(position);
+      meta.push_back({kPositionKey, encoded_position});
       std::sort(meta.begin(), meta.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
       add_file(meta_, meta);
       check(db_->IngestExternalFiles(args), "ingest", dir_);

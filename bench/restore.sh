@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Restore against a raw read of the same changelog (issue 10: restore >= 0.8x the raw
+# read), in records per second and in CPU time per record. The embedded broker runs as
+# a separate process (`couponflow broker`), preloaded once with the issued store's
+# changelog; then RUNS times (default 5), interleaved, a plain consumer reads it (raw)
+# and a processor instance with an empty state directory restores it (restore), each
+# printing rate and cpu_us_per_record (its own process only: getrusage).
+#   RUNS        runs per mode (default 5)
+#   RECORDS     preloaded holdings (default 800000)
+#   PARTITIONS  changelog partitions (default 24; ~33k holdings each, under the
+#               embedded broker's per-partition cap)
+# Prints every run, the medians, and the ratios restore / raw of records per second
+# (target >= 0.8) and of CPU per record.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+ninja -C "$build" couponflow couponflow_restore_bench >/dev/null
+records="${RECORDS:-800000}"
+partitions="${PARTITIONS:-24}"
+app=restore-bench
+work=$(mktemp -d)
+broker_pid=""
+cleanup() {
+  [[ -n "$broker_pid" ]] && kill "$broker_pid" 2>/dev/null && wait "$broker_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$build/couponflow" broker --partitions "$partitions" --application-id "$app" --bootstrap-file "$work/bootstrap" \
+  >"$work/broker.out" 2>"$work/broker.err" &
+broker_pid=$!
+for _ in $(seq 100); do [[ -s "$work/bootstrap" ]] && break; sleep 0.1; done
+bench=("$build/bench/couponflow_restore_bench" --bootstrap "$(cat "$work/bootstrap")" --application-id "$app"
+  --records "$records" --partitions "$partitions")
+"${bench[@]}" --mode preload >/dev/null
+
+field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+declare -A rates cpus
+for ((i = 1; i <= runs; i++)); do
+  for mode in raw restore; do
+    line=$("${bench[@]}" --mode "$mode")
+    echo "run=$i $line"
+    rates[$mode]+="$(field rate "$line")"$'\n'
+    cpus[$mode]+="$(field cpu_us_per_record "$line")"$'\n'
+  done
+done
+for mode in raw restore; do
+  rate=$(printf '%s' "${rates[$mode]}" | median)
+  cpu=$(printf '%s' "${cpus[$mode]}" | median %.3f)
+  echo "median mode=$mode rate=$rate cpu_us_per_record=$cpu runs=$runs"
+  eval "rate_$mode=$rate cpu_$mode=$cpu"
+done
+awk -v rr="$rate_restore" -v rw="$rate_raw" -v cr="$cpu_restore" -v cw="$cpu_raw" \
+  'BEGIN { printf "ratio rate restore/raw=%.2f (target >= 0.8); cpu per record restore/raw=%.2f\n", rr / rw, cr / cw }'
