@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "processor/kafka/kafka_consumer.h"
+#include "topology/coupon/request.h"
 #include "topology/coupon/result.h"
 
 namespace couponflow::ops {
@@ -54,6 +55,8 @@ void AnswerTracker::run(const kafka::ClientProperties& client, const coupon::Cou
   consumer.assign(assignment);
   std::vector<Record> batch;
   std::string error;
+  coupon::RequestParser request_parser;
+  coupon::CouponRequest echoed;
   while (!stop_.load()) {
     batch.clear();
     consumer.poll(batch, 10'000, 20);
@@ -72,10 +75,20 @@ void AnswerTracker::run(const kafka::ClientProperties& client, const coupon::Cou
         continue;
       }
       auto result = coupon::parse_result(r.value.value_or(""), error);
-      if (!result) continue;
-      if (positions_.insert(position_key(result->partition, result->offset)).second) ++answered_;
-      if (result->request_id.rfind(prefix_, 0) != 0) continue;
-      const auto index = std::strtoll(result->request_id.c_str() + prefix_.size(), nullptr, 10);
+      std::string_view request_id;
+      if (result) {
+        if (positions_.insert(position_key(result->partition, result->offset)).second) ++answered_;
+        request_id = result->request_id;
+      } else if (!request_parser.parse(r.value.value_or(""), echoed)) {
+        // A request copied unchanged to a result topic: a passthrough's answer
+        // (bench/latency_bench.cc). It names no source position; its own one counts.
+        if (echo_positions_.insert(position_key(r.partition.value, r.offset.value)).second) ++answered_;
+        request_id = echoed.request_id;
+      } else {
+        continue;
+      }
+      if (request_id.rfind(prefix_, 0) != 0) continue;
+      const auto index = std::strtoll(std::string(request_id.substr(prefix_.size())).c_str(), nullptr, 10);
       if (index < 0 || static_cast<size_t>(index) >= latency_us_.size()) continue;
       auto& l = latency_us_[static_cast<size_t>(index)];
       const int64_t sent = sent_ns_[static_cast<size_t>(index)].load();

@@ -2,6 +2,8 @@
 // A result subscriber for the demo and drills: reads coupon-issued, coupon-rejected and
 // the DLQ as a downstream service would, counts which request records are answered
 // (replayed duplicates once) and how long each request waited for its first answer.
+// A request value found on a result topic (a benchmark passthrough copies requests
+// there unchanged) counts as its own answer.
 
 #include <atomic>
 #include <cstdint>
@@ -41,6 +43,7 @@ class AnswerTracker {
   std::vector<std::atomic<int64_t>> sent_ns_;
   std::vector<int64_t> latency_us_;  // -1: not answered; written by the thread only
   std::unordered_set<uint64_t> positions_;
+  std::unordered_set<uint64_t> echo_positions_;  // requests echoed by a passthrough
   std::atomic<int64_t> answered_{0};
   std::atomic<bool> stop_{false};
   mutable std::mutex mutex_;  // latency_us_ after stop()
