@@ -6,9 +6,10 @@
 #   RUNS      runs per mode, interleaved (default 5)
 #   RECORDS   preloaded requests (default 300000: 25k per partition, under the embedded
 #             broker's per-partition cap)
+#   OUT       where cpu.tsv goes (default bench/out/cpu), for bench/plots/cpu.gp
 # Prints every run, the medians, and the ratios processor / passthrough of CPU per record
 # (the target is <= 1.5) and of records per second (>= 0.6). Extra arguments go to every
-# processor run (e.g. --guarantee exactly_once_v2, --metrics off).
+# processor run (e.g. --guarantee exactly_once_v2, --metrics off, --threads 2).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 ninja -C "$build" couponflow couponflow_runtime_bench >/dev/null
@@ -49,5 +50,9 @@ for mode in passthrough processor; do
   echo "median mode=$mode rate=$rate cpu_us_per_record=$cpu runs=$runs"
   eval "rate_$mode=$rate cpu_$mode=$cpu"
 done
+out="${OUT:-$repo/bench/out/cpu}"
+mkdir -p "$out"
+printf 'mode\tcpu_us_per_record\trecords_per_second\npassthrough\t%s\t%s\ncouponflow\t%s\t%s\n' \
+  "$cpu_passthrough" "$rate_passthrough" "$cpu_processor" "$rate_processor" >"$out/cpu.tsv"
 awk -v cp="$cpu_processor" -v ct="$cpu_passthrough" -v rp="$rate_processor" -v rt="$rate_passthrough" \
   'BEGIN { printf "ratio cpu per record processor/passthrough=%.2f (target <= 1.5); rate processor/passthrough=%.2f (target >= 0.6)\n", cp / ct, rp / rt }'

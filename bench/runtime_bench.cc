@@ -58,6 +58,7 @@ struct Options {
   int brokers = 1;
   std::string metrics = "on";
   int threads = 1;  // processor mode: num.stream.threads
+  int coupons = 100;  // preload: requests for the first N coupons
   std::string bootstrap;  // an external broker (see above); empty: embedded, in-process
   std::string group = "bench-passthrough";
   std::string application_id = "coupon-processor";
@@ -85,8 +86,9 @@ int64_t wall_ms() {
 
 /// 100 coupons, 200k users, keys are coupon ids. Capacities of 100..1000 make most
 /// requests rejections (~20% are granted), as in a flash sale and as in the decision
-/// bench; every grant costs a changelog record and a RocksDB write.
-void preload(kafka::KafkaProducer& producer, int64_t records) {
+/// bench; every grant costs a changelog record and a RocksDB write. Requests go to the
+/// first `requested_coupons` coupons (1: one hot coupon, all on one partition).
+void preload(kafka::KafkaProducer& producer, int64_t records, int requested_coupons) {
   std::mt19937_64 rng(42);
   for (int c = 0; c < 100; ++c) {
     const std::string id = fmt::format("coupon-{:03}", c);
@@ -94,7 +96,7 @@ void preload(kafka::KafkaProducer& producer, int64_t records) {
                   Message{id, coupon::catalog_json(id, {static_cast<int64_t>(100 + rng() % 900), {}, {}}), 0, {}});
   }
   for (int64_t i = 0; i < records; ++i) {
-    const std::string coupon = fmt::format("coupon-{:03}", rng() % 100);
+    const std::string coupon = fmt::format("coupon-{:03}", rng() % static_cast<uint64_t>(requested_coupons));
     producer.send("coupon-issuance", std::nullopt,
                   Message{coupon, coupon::request_json(fmt::format("r-{}", i), coupon,
                                                        fmt::format("user-{}", rng() % 200'000), std::nullopt),
@@ -225,6 +227,8 @@ int main(int argc, char** argv) {
   CLI::App app{"couponflow runtime bench: the processor vs a plain passthrough on the embedded broker"};
   app.add_option("--mode", o.mode)->check(CLI::IsMember({"passthrough", "processor", "preload"}));
   app.add_option("--records", o.records);
+  app.add_option("--coupons", o.coupons, "preload: request the first N of the 100 coupons (1: one hot coupon)")
+      ->check(CLI::Range(1, 100));
   app.add_option("--partitions", o.partitions);
   app.add_option("--brokers", o.brokers);
   app.add_option("--guarantee", o.guarantee)->check(CLI::IsMember({"at_least_once", "exactly_once_v2"}));
@@ -248,7 +252,7 @@ int main(int argc, char** argv) {
   const kafka::ClientProperties client{{"bootstrap.servers", bootstrap}};
   if (broker || o.mode == "preload") {
     kafka::KafkaProducer producer(client);
-    bench::preload(producer, o.records);
+    bench::preload(producer, o.records, o.coupons);
   }
   if (o.mode == "preload") {
     std::printf("mode=preload records=%lld\n", static_cast<long long>(o.records));
