@@ -9,6 +9,9 @@
 #   RECORDS     preloaded holdings (default 800000)
 #   PARTITIONS  changelog partitions (default 24; ~33k holdings each, under the
 #               embedded broker's per-partition cap)
+#   OUT         where restore.tsv goes (default bench/out/restore), for bench/plots/restore.gp
+# rss_mb is the process's resident memory once every task runs (restore: with every
+# holding restored; RECORDS=1000000 gives issue 10's "RSS with 1M holdings").
 # Prints every run, the medians, and the ratios restore / raw of records per second
 # (target >= 0.8) and of CPU per record.
 set -euo pipefail
@@ -34,19 +37,25 @@ bench=("$build/bench/couponflow_restore_bench" --bootstrap "$(cat "$work/bootstr
 "${bench[@]}" --mode preload >/dev/null
 
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
-declare -A rates cpus
+declare -A rates cpus rss
 for ((i = 1; i <= runs; i++)); do
   for mode in raw restore; do
     line=$("${bench[@]}" --mode "$mode")
     echo "run=$i $line"
     rates[$mode]+="$(field rate "$line")"$'\n'
     cpus[$mode]+="$(field cpu_us_per_record "$line")"$'\n'
+    rss[$mode]+="$(field rss_mb "$line")"$'\n'
   done
 done
+out="${OUT:-$repo/bench/out/restore}"
+mkdir -p "$out"
+printf 'mode\trecords_per_second\tcpu_us_per_record\trss_mb\n' >"$out/restore.tsv"
 for mode in raw restore; do
   rate=$(printf '%s' "${rates[$mode]}" | median)
   cpu=$(printf '%s' "${cpus[$mode]}" | median %.3f)
-  echo "median mode=$mode rate=$rate cpu_us_per_record=$cpu runs=$runs"
+  mb=$(printf '%s' "${rss[$mode]}" | median)
+  echo "median mode=$mode rate=$rate cpu_us_per_record=$cpu rss_mb=$mb runs=$runs"
+  printf '%s\t%s\t%s\t%s\n' "$mode" "$rate" "$cpu" "$mb" >>"$out/restore.tsv"
   eval "rate_$mode=$rate cpu_$mode=$cpu"
 done
 awk -v rr="$rate_restore" -v rw="$rate_raw" -v cr="$cpu_restore" -v cw="$cpu_raw" \

@@ -19,6 +19,7 @@
 // the restoring instance's alone (bench/restore.sh).
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -47,7 +48,18 @@ using Clock = std::chrono::steady_clock;
 struct Measured {
   double seconds = 0;
   double cpu_seconds = 0;
+  double rss_mb = 0;  // resident memory at the end of the measured window
 };
+
+/// Resident memory of this process, in MB (/proc/self/statm: pages).
+double resident_mb() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  long long size = 0, resident = 0;
+  const int n = std::fscanf(f, "%lld %lld", &size, &resident);
+  std::fclose(f);
+  return n == 2 ? static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE)) / 1e6 : 0;
+}
 
 /// CPU time of this process (every thread), user + system.
 double process_cpu_seconds() {
@@ -139,7 +151,9 @@ Measured restore(const std::string& bootstrap, const std::string& application_id
     }
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
-  const Measured m{std::chrono::duration<double>(Clock::now() - start).count(), process_cpu_seconds() - cpu_at_start};
+  // Every task runs: its store holds every holding (RocksDB, and the cache up to its budget).
+  const Measured m{std::chrono::duration<double>(Clock::now() - start).count(), process_cpu_seconds() - cpu_at_start,
+                   resident_mb()};
   stop = true;
   runner.join();
   std::filesystem::remove_all(config.state_dir);
@@ -184,9 +198,9 @@ int main(int argc, char** argv) {
   const bench::Measured m = mode == "raw" ? bench::read_raw(client, changelog, partitions, records)
                                           : bench::restore(bootstrap, application_id, records);
   std::printf("mode=%s records=%lld bytes=%lld seconds=%.3f rate=%.0f mbps=%.1f cpu_seconds=%.3f "
-              "cpu_us_per_record=%.3f broker=%s\n",
+              "cpu_us_per_record=%.3f rss_mb=%.0f broker=%s\n",
               mode.c_str(), static_cast<long long>(records), static_cast<long long>(bytes), m.seconds,
               static_cast<double>(records) / m.seconds, static_cast<double>(bytes) / m.seconds / 1e6, m.cpu_seconds,
-              m.cpu_seconds * 1e6 / static_cast<double>(records), broker ? "in-process" : "external");
+              m.cpu_seconds * 1e6 / static_cast<double>(records), m.rss_mb, broker ? "in-process" : "external");
   return 0;
 }
