@@ -16,10 +16,12 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # Every subcommand documents itself; a bad flag exits 2 with one line.
 "$BIN" --help >/dev/null || fail "--help"
-# --version names the release and the git revision it was built from.
+# --version names the release, the git revision it was built from and the allocator.
 version=$("$BIN" --version) || fail "--version"
-[[ "$version" =~ ^couponflow\ [0-9]+\.[0-9]+\.[0-9]+\ \(revision\ [0-9a-f]{7,}(-dirty)?\)$ ]] ||
+[[ "$version" =~ ^couponflow\ [0-9]+\.[0-9]+\.[0-9]+\ \(revision\ ([0-9a-f]{7,}(-dirty)?),\ allocator\ (jemalloc\ [^ ]+|system)\)$ ]] ||
   fail "--version printed: $version"
+revision=${BASH_REMATCH[1]}
+allocator=${BASH_REMATCH[3]}
 for c in broker process catalog verify demo loadgen topics "topics create" "topics check" reset describe drill "drill restore" "drill kill"; do
   # shellcheck disable=SC2086
   "$BIN" $c --help >/dev/null || fail "$c --help"
@@ -109,7 +111,7 @@ curl -s "http://$addr/metrics" | grep -q '^couponflow_ready 1' || fail "couponfl
 curl -s "http://$addr/metrics" >"$work/metrics.txt"
 grep -q '^process_cpu_seconds_total ' "$work/metrics.txt" || fail "no process_cpu_seconds_total"
 grep -q '^process_resident_memory_bytes ' "$work/metrics.txt" || fail "no process_resident_memory_bytes"
-grep -q "^couponflow_build_info{version=\"[0-9.]*\",revision=\"$(sed 's/.*(revision \(.*\))/\1/' <<<"$version")\"} 1" \
+grep -q "^couponflow_build_info{version=\"[0-9.]*\",revision=\"$revision\",allocator=\"$allocator\"} 1" \
   "$work/metrics.txt" || fail "couponflow_build_info does not match --version"
 # A round-trip time appears only after a statistics window in which a request
 # completed, which can be a window later than the fetch state: wait for each.
