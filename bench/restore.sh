@@ -9,6 +9,8 @@
 #   RECORDS     preloaded holdings (default 800000)
 #   PARTITIONS  changelog partitions (default 24; ~33k holdings each, under the
 #               embedded broker's per-partition cap)
+#   SETTLE_SECONDS  restore runs then idle this long and report rss_settled_mb (default 0;
+#               12 outlasts jemalloc's 10 s decay of freed pages)
 #   OUT         where restore.tsv goes (default bench/out/restore), for bench/plots/restore.gp
 # rss_mb is the process's resident memory once every task runs (restore: with every
 # holding restored; RECORDS=1000000 gives issue 10's "RSS with 1M holdings").
@@ -37,25 +39,27 @@ bench=("$build/bench/couponflow_restore_bench" --bootstrap "$(cat "$work/bootstr
 "${bench[@]}" --mode preload >/dev/null
 
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
-declare -A rates cpus rss
+declare -A rates cpus rss settled
 for ((i = 1; i <= runs; i++)); do
   for mode in raw restore; do
-    line=$("${bench[@]}" --mode "$mode")
+    line=$("${bench[@]}" --mode "$mode" $([[ $mode == restore ]] && echo --settle-seconds "${SETTLE_SECONDS:-0}"))
     echo "run=$i $line"
     rates[$mode]+="$(field rate "$line")"$'\n'
     cpus[$mode]+="$(field cpu_us_per_record "$line")"$'\n'
     rss[$mode]+="$(field rss_mb "$line")"$'\n'
+    settled[$mode]+="$(field rss_settled_mb "$line")"$'\n'
   done
 done
 out="${OUT:-$repo/bench/out/restore}"
 mkdir -p "$out"
-printf 'mode\trecords_per_second\tcpu_us_per_record\trss_mb\n' >"$out/restore.tsv"
+printf 'mode\trecords_per_second\tcpu_us_per_record\trss_mb\trss_settled_mb\n' >"$out/restore.tsv"
 for mode in raw restore; do
   rate=$(printf '%s' "${rates[$mode]}" | median)
   cpu=$(printf '%s' "${cpus[$mode]}" | median %.3f)
   mb=$(printf '%s' "${rss[$mode]}" | median)
-  echo "median mode=$mode rate=$rate cpu_us_per_record=$cpu rss_mb=$mb runs=$runs"
-  printf '%s\t%s\t%s\t%s\n' "$mode" "$rate" "$cpu" "$mb" >>"$out/restore.tsv"
+  settled_mb=$(printf '%s' "${settled[$mode]}" | median)
+  echo "median mode=$mode rate=$rate cpu_us_per_record=$cpu rss_mb=$mb rss_settled_mb=$settled_mb runs=$runs"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$mode" "$rate" "$cpu" "$mb" "$settled_mb" >>"$out/restore.tsv"
   eval "rate_$mode=$rate cpu_$mode=$cpu"
 done
 awk -v rr="$rate_restore" -v rw="$rate_raw" -v cr="$cpu_restore" -v cw="$cpu_raw" \

@@ -49,6 +49,7 @@ struct Measured {
   double seconds = 0;
   double cpu_seconds = 0;
   double rss_mb = 0;  // resident memory at the end of the measured window
+  double rss_settled_mb = 0;  // restore with --settle-seconds: the same, that much later
 };
 
 /// Resident memory of this process, in MB (/proc/self/statm: pages).
@@ -113,10 +114,12 @@ Measured read_raw(const kafka::ClientProperties& client, const std::string& chan
     batch.clear();
     seen += static_cast<int64_t>(consumer.poll(batch, 10'000, 100));
   }
-  return {std::chrono::duration<double>(Clock::now() - start).count(), process_cpu_seconds() - cpu_at_start};
+  return {std::chrono::duration<double>(Clock::now() - start).count(), process_cpu_seconds() - cpu_at_start,
+          resident_mb()};
 }
 
-Measured restore(const std::string& bootstrap, const std::string& application_id, int64_t records) {
+Measured restore(const std::string& bootstrap, const std::string& application_id, int64_t records,
+                 int settle_seconds) {
   processor::StreamsConfig config;
   config.bootstrap = bootstrap;
   config.application_id = application_id;
@@ -152,8 +155,14 @@ Measured restore(const std::string& bootstrap, const std::string& application_id
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   // Every task runs: its store holds every holding (RocksDB, and the cache up to its budget).
-  const Measured m{std::chrono::duration<double>(Clock::now() - start).count(), process_cpu_seconds() - cpu_at_start,
-                   resident_mb()};
+  Measured m{std::chrono::duration<double>(Clock::now() - start).count(), process_cpu_seconds() - cpu_at_start,
+             resident_mb()};
+  // The instance runs on, idle: memory freed by the restore goes back to the system at
+  // jemalloc's pace (its dirty pages decay over 10 s), which is what a process keeps.
+  if (settle_seconds > 0) {
+    std::this_thread::sleep_for(std::chrono::seconds(settle_seconds));
+    m.rss_settled_mb = resident_mb();
+  }
   stop = true;
   runner.join();
   std::filesystem::remove_all(config.state_dir);
@@ -173,6 +182,9 @@ int main(int argc, char** argv) {
   CLI::App app{"couponflow restore bench: store restore vs a raw changelog read on the embedded broker"};
   app.add_option("--mode", mode)->check(CLI::IsMember({"raw", "restore", "preload"}));
   app.add_option("--records", records);
+  int settle_seconds = 0;
+  app.add_option("--settle-seconds", settle_seconds,
+                 "restore: then idle this long and report rss_settled_mb (resident memory kept)");
   app.add_option("--partitions", partitions);
   app.add_option("--bootstrap", bootstrap, "an external broker (couponflow broker) instead of an in-process one");
   app.add_option("--application-id", application_id, "whose issued changelog is preloaded, read and restored");
@@ -196,11 +208,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   const bench::Measured m = mode == "raw" ? bench::read_raw(client, changelog, partitions, records)
-                                          : bench::restore(bootstrap, application_id, records);
+                                          : bench::restore(bootstrap, application_id, records, settle_seconds);
   std::printf("mode=%s records=%lld bytes=%lld seconds=%.3f rate=%.0f mbps=%.1f cpu_seconds=%.3f "
-              "cpu_us_per_record=%.3f rss_mb=%.0f broker=%s\n",
+              "cpu_us_per_record=%.3f rss_mb=%.0f rss_settled_mb=%.0f broker=%s\n",
               mode.c_str(), static_cast<long long>(records), static_cast<long long>(bytes), m.seconds,
               static_cast<double>(records) / m.seconds, static_cast<double>(bytes) / m.seconds / 1e6, m.cpu_seconds,
-              m.cpu_seconds * 1e6 / static_cast<double>(records), m.rss_mb, broker ? "in-process" : "external");
+              m.cpu_seconds * 1e6 / static_cast<double>(records), m.rss_mb, m.rss_settled_mb,
+              broker ? "in-process" : "external");
   return 0;
 }

@@ -241,11 +241,20 @@ TEST_CASE("every /metrics endpoint carries the process's own series and the buil
   CHECK(build_revision() != "");
 }
 
-TEST_CASE("the process runs on the allocator the build chose") {
+extern "C" int mallctl(const char* name, void* oldp, size_t* oldlenp, void* newp, size_t newlen) __attribute__((weak));
+
+TEST_CASE("the process runs on the allocator the build chose, configured as the build says") {
   // A link order that let libc's malloc win would silently lose what jemalloc buys.
   const std::string in_use = allocator_in_use();
   CHECK(in_use.substr(0, in_use.find(' ')) == configured_allocator());
-  if (configured_allocator() == "jemalloc") CHECK(in_use.size() > std::string("jemalloc ").size());
+  if (configured_allocator() != "jemalloc") return;
+  CHECK(in_use.size() > std::string("jemalloc ").size());
+  // common/jemalloc_config.cc reached jemalloc: it purges on threads of its own.
+  REQUIRE(mallctl != nullptr);
+  bool background = false;
+  size_t size = sizeof background;
+  REQUIRE(mallctl("opt.background_thread", &background, &size, nullptr, 0) == 0);
+  CHECK(background);
 }
 
 TEST_CASE("librdkafka statistics become per-broker and per-client metrics, counters carried across handles") {
