@@ -37,7 +37,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <random>
 #include <thread>
 
 #include <unistd.h>
@@ -45,6 +44,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "bench/flash_sale_workload.h"
+#include "bench/passthrough.h"
 #include "common/errors.h"
 #include "common/log.h"
 #include "common/murmur2.h"
@@ -82,19 +83,20 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 /// catalog (100 coupons of capacity 100..999, timestamp 0 so it precedes every request)
 /// is published now; the requests are returned for sending.
 std::vector<ops::PlannedRecord> publish_catalog_and_plan(kafka::KafkaProducer& producer, int64_t requests) {
-  std::mt19937_64 rng(42);
-  for (int c = 0; c < 100; ++c) {
-    const std::string id = fmt::format("coupon-{:03}", c);
+  FlashSaleWorkload workload;
+  for (int c = 0; c < FlashSaleWorkload::kCoupons; ++c) {
+    const std::string id = FlashSaleWorkload::coupon_id(c);
     producer.send("coupon-catalog", std::nullopt,
-                  Message{id, coupon::catalog_json(id, {static_cast<int64_t>(100 + rng() % 900), {}, {}}), 0, {}});
+                  Message{id, coupon::catalog_json(id, {workload.capacities()[static_cast<size_t>(c)], {}, {}}), 0, {}});
   }
   producer.flush(30'000);
   std::vector<ops::PlannedRecord> planned;
   planned.reserve(static_cast<size_t>(requests));
   for (int64_t i = 0; i < requests; ++i) {
-    std::string coupon = fmt::format("coupon-{:03}", rng() % 100);
-    std::string value = coupon::request_json(fmt::format("{}{}", kRequestPrefix, i), coupon,
-                                             fmt::format("user-{}", rng() % 200'000), std::nullopt);
+    const auto request = workload.next();
+    std::string coupon = FlashSaleWorkload::coupon_id(request.coupon);
+    std::string value =
+        coupon::request_json(fmt::format("{}{}", kRequestPrefix, i), coupon, request.user_id, std::nullopt);
     planned.push_back({std::move(coupon), std::move(value), i});
   }
   return planned;
@@ -125,49 +127,6 @@ int64_t records_in(const kafka::ClientProperties& client, const std::string& top
   return total;
 }
 
-/// Assigns every partition from the start: the passthrough copies everything once.
-class FromStart final : public kafka::RebalanceListener {
- public:
-  kafka::KafkaConsumer* consumer = nullptr;
-  void on_assigned(const std::vector<TopicPartition>& partitions) override {
-    std::vector<std::pair<TopicPartition, std::optional<Offset>>> a;
-    for (const auto& tp : partitions) a.emplace_back(tp, Offset{0});
-    consumer->assign(a);
-  }
-  void on_revoked(const std::vector<TopicPartition>&) override {}
-  void on_lost(const std::vector<TopicPartition>&) override {}
-};
-
-/// The runtime bench's passthrough, run until `stop`: each request copied unchanged to
-/// coupon-issued (same partition), a flush and commit every 100 ms.
-void run_passthrough(const kafka::ClientProperties& client, const std::string& group, const std::atomic<bool>& stop) {
-  FromStart listener;
-  kafka::KafkaConsumer consumer(client, group, &listener);
-  listener.consumer = &consumer;
-  kafka::KafkaProducer producer(client);
-  producer.warm_up({"coupon-issued"});
-  consumer.subscribe({"coupon-issuance"});
-  std::vector<Record> batch;
-  std::map<TopicPartition, Offset> next;
-  auto last_commit = Clock::now();
-  while (!stop.load()) {
-    batch.clear();
-    consumer.poll(batch, 10'000, 100);
-    for (const auto& r : batch) {
-      producer.send("coupon-issued", r.partition, Message{r.key, r.value, r.timestamp, {}});
-      next[{std::string(r.topic), r.partition}] = r.offset.next();
-    }
-    producer.poll();
-    if (Clock::now() - last_commit > std::chrono::milliseconds(100)) {
-      producer.flush(30'000);
-      if (!next.empty()) consumer.commit({next.begin(), next.end()});
-      last_commit = Clock::now();
-    }
-  }
-  producer.flush(30'000);
-  consumer.close();
-}
-
 /// The system under test, running from construction to destruction.
 class SystemUnderTest {
  public:
@@ -179,7 +138,10 @@ class SystemUnderTest {
           work / "process.log");
     } else {
       passthrough_ = std::thread(
-          [this, client] { run_passthrough(client, fmt::format("latency-passthrough-{}", ::getpid()), stop_); });
+          [this, client] {
+            run_passthrough(client, fmt::format("latency-passthrough-{}", ::getpid()),
+                            [this](int64_t) { return stop_.load(); });
+          });
     }
   }
   ~SystemUnderTest() { stop(); }

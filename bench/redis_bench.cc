@@ -32,7 +32,6 @@
 #include <deque>
 #include <fstream>
 #include <memory>
-#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -40,6 +39,10 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+
+#include "bench/flash_sale_workload.h"
+
+using couponflow::bench::FlashSaleWorkload;
 
 namespace {
 
@@ -89,18 +92,18 @@ struct Workload {
 
 Workload make_workload(int64_t requests) {
   Workload w;
-  std::mt19937_64 rng(42);
-  for (int c = 0; c < 100; ++c) {
-    const std::string id = fmt::format("coupon-{:03}", c);
-    const auto capacity = static_cast<int64_t>(100 + rng() % 900);
+  FlashSaleWorkload workload;
+  for (int c = 0; c < FlashSaleWorkload::kCoupons; ++c) {
+    const std::string id = FlashSaleWorkload::coupon_id(c);
+    const int64_t capacity = workload.capacities()[static_cast<size_t>(c)];
     // One hash tag per coupon: both keys of a script call would share a cluster slot.
     w.coupons.push_back({fmt::format("{{{}}}:count", id), fmt::format("{{{}}}:users", id), std::to_string(capacity),
                          capacity});
   }
   w.requests.reserve(static_cast<size_t>(requests));
   for (int64_t i = 0; i < requests; ++i) {
-    const int coupon = static_cast<int>(rng() % 100);
-    w.requests.push_back({coupon, fmt::format("user-{}", rng() % 200'000)});
+    auto request = workload.next();
+    w.requests.push_back({request.coupon, std::move(request.user_id)});
   }
   return w;
 }

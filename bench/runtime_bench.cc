@@ -25,7 +25,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <random>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -33,6 +32,8 @@
 
 #include <prometheus/registry.h>
 
+#include "bench/flash_sale_workload.h"
+#include "bench/passthrough.h"
 #include "common/log.h"
 #include "ops/http/http_get.h"
 #include "ops/http/status_server.h"
@@ -89,71 +90,36 @@ int64_t wall_ms() {
 /// bench; every grant costs a changelog record and a RocksDB write. Requests go to the
 /// first `requested_coupons` coupons (1: one hot coupon, all on one partition).
 void preload(kafka::KafkaProducer& producer, int64_t records, int requested_coupons) {
-  std::mt19937_64 rng(42);
-  for (int c = 0; c < 100; ++c) {
-    const std::string id = fmt::format("coupon-{:03}", c);
+  FlashSaleWorkload workload;
+  for (int c = 0; c < FlashSaleWorkload::kCoupons; ++c) {
+    const std::string id = FlashSaleWorkload::coupon_id(c);
     producer.send("coupon-catalog", std::nullopt,
-                  Message{id, coupon::catalog_json(id, {static_cast<int64_t>(100 + rng() % 900), {}, {}}), 0, {}});
+                  Message{id, coupon::catalog_json(id, {workload.capacities()[static_cast<size_t>(c)], {}, {}}), 0, {}});
   }
   for (int64_t i = 0; i < records; ++i) {
-    const std::string coupon = fmt::format("coupon-{:03}", rng() % static_cast<uint64_t>(requested_coupons));
+    const auto request = workload.next(requested_coupons);
+    const std::string coupon = FlashSaleWorkload::coupon_id(request.coupon);
     producer.send("coupon-issuance", std::nullopt,
-                  Message{coupon, coupon::request_json(fmt::format("r-{}", i), coupon,
-                                                       fmt::format("user-{}", rng() % 200'000), std::nullopt),
+                  Message{coupon, coupon::request_json(fmt::format("r-{}", i), coupon, request.user_id, std::nullopt),
                           wall_ms(), {}});
   }
   producer.flush(60'000);
 }
 
-/// Assigns every partition from the start: the passthrough reads everything once.
-class FromStart final : public kafka::RebalanceListener {
- public:
-  kafka::KafkaConsumer* consumer = nullptr;
-  void on_assigned(const std::vector<TopicPartition>& partitions) override {
-    std::vector<std::pair<TopicPartition, std::optional<Offset>>> a;
-    for (const auto& tp : partitions) a.emplace_back(tp, Offset{0});
-    consumer->assign(a);
-  }
-  void on_revoked(const std::vector<TopicPartition>&) override {}
-  void on_lost(const std::vector<TopicPartition>&) override {}
-};
-
-Measured run_passthrough(const kafka::ClientProperties& client, int64_t records, const std::string& group) {
-  FromStart listener;
-  kafka::KafkaConsumer consumer(client, group, &listener);
-  listener.consumer = &consumer;
-  kafka::KafkaProducer producer(client);
-  producer.warm_up({"coupon-issued"});
-  consumer.subscribe({"coupon-issuance"});
-  std::vector<Record> batch;
-  std::map<TopicPartition, Offset> next;
-  int64_t seen = 0;
-  Clock::time_point start{}, last_commit = Clock::now();
-  double cpu_at_start = 0;
-  while (seen < records) {
-    batch.clear();
-    consumer.poll(batch, 10'000, 100);
-    if (!batch.empty() && seen == 0) {
-      start = Clock::now();
-      cpu_at_start = process_cpu_seconds();
-    }
-    for (const auto& r : batch) {
-      producer.send("coupon-issued", r.partition, Message{r.key, r.value, r.timestamp, {}});
-      next[{std::string(r.topic), r.partition}] = r.offset.next();
-    }
-    seen += static_cast<int64_t>(batch.size());
-    producer.poll();
-    if (Clock::now() - last_commit > std::chrono::milliseconds(100) || seen >= records) {
-      producer.flush(30'000);
-      consumer.commit({next.begin(), next.end()});
-      last_commit = Clock::now();
-    }
-  }
+Measured measure_passthrough(const kafka::ClientProperties& client, int64_t records, const std::string& group) {
   Measured m;
-  m.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  m.cpu_seconds = process_cpu_seconds() - cpu_at_start;
-  m.records = seen;
-  consumer.close();
+  Clock::time_point start{};
+  double cpu_at_start = 0;
+  bench::run_passthrough(
+      client, group, [&](int64_t copied) { return (m.records = copied) >= records; },
+      [&] {
+        start = Clock::now();
+        cpu_at_start = process_cpu_seconds();
+      },
+      [&] {
+        m.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+        m.cpu_seconds = process_cpu_seconds() - cpu_at_start;
+      });
   return m;
 }
 
@@ -260,7 +226,7 @@ int main(int argc, char** argv) {
   }
   const bench::Measured m =
       o.mode == "passthrough"
-          ? bench::run_passthrough(client, o.records, o.group)
+          ? bench::measure_passthrough(client, o.records, o.group)
           : bench::run_processor(bootstrap, o.records,
                                  o.guarantee == "exactly_once_v2" ? processor::Guarantee::kExactlyOnceV2
                                                                   : processor::Guarantee::kAtLeastOnce,
