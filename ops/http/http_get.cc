@@ -4,12 +4,34 @@
 #include <utility>
 
 #include <boost/asio.hpp>
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <sstream>
 
 namespace couponflow::ops {
 
-HttpAnswer http_get(const std::string& host_port, const std::string& path, int timeout_ms) {
+std::string HttpAnswer::header(std::string_view name) const {
+  std::string_view rest(headers);
+  while (!rest.empty()) {
+    const size_t eol = rest.find("\r\n");
+    const std::string_view line = rest.substr(0, eol);
+    const size_t colon = line.find(':');
+    if (colon == name.size() && std::equal(name.begin(), name.end(), line.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+        })) {
+      std::string_view value = line.substr(colon + 1);
+      while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+      return std::string(value);
+    }
+    if (eol == std::string_view::npos) break;
+    rest.remove_prefix(eol + 2);
+  }
+  return "";
+}
+
+HttpAnswer http_call(const std::string& method, const std::string& host_port, const std::string& path,
+                     const std::string& body, int timeout_ms) {
   namespace asio = boost::asio;
   const auto colon = host_port.rfind(':');
   if (colon == std::string::npos) return {};
@@ -18,7 +40,12 @@ HttpAnswer http_get(const std::string& host_port, const std::string& path, int t
     asio::ip::tcp::socket socket(io);
     asio::ip::tcp::resolver resolver(io);
     std::string response;
-    const std::string request = "GET " + path + " HTTP/1.0\r\nHost: " + host_port + "\r\n\r\n";
+    std::string request = method + " " + path + " HTTP/1.0\r\nHost: " + host_port + "\r\n";
+    if (!body.empty() || method == "POST") {
+      request += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+    }
+    request += "\r\n";
+    request += body;
     bool failed = false;
     // Asynchronous only to bound the whole exchange by timeout_ms.
     asio::async_connect(socket, resolver.resolve(host_port.substr(0, colon), host_port.substr(colon + 1)),
@@ -43,8 +70,12 @@ HttpAnswer http_get(const std::string& host_port, const std::string& path, int t
     const auto space = response.find(' ');
     if (response.rfind("HTTP/", 0) != 0 || space == std::string::npos || response.size() < space + 4) return {};
     answer.status = std::stoi(response.substr(space + 1, 3));
-    const auto body = response.find("\r\n\r\n");
-    if (body != std::string::npos) answer.body = response.substr(body + 4);
+    const auto status_end = response.find("\r\n");
+    const auto body_start = response.find("\r\n\r\n");
+    if (body_start != std::string::npos) {
+      answer.body = response.substr(body_start + 4);
+      if (status_end < body_start) answer.headers = response.substr(status_end + 2, body_start - status_end - 2);
+    }
     return answer;
   } catch (const std::exception&) {
     return {};
