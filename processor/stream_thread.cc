@@ -87,6 +87,7 @@ void StreamThread::publish_status() {
   // Joined once the group's first assignment (possibly empty) has been taken: a member
   // id alone comes before the assignment, when the tasks are not known yet.
   s.joined = rebalances_ > 0;
+  s.partition_count = partition_count_;
   for (const auto& [p, slot] : tasks_) {
     s.tasks.push_back({Partition{p}, slot->task->state(), slot->task->stats().processed,
                        slot->task->stats().restored});
@@ -109,11 +110,39 @@ void StreamThread::run(const std::atomic<bool>& stop) {
   stop_ = &stop;
   last_step_ms_ = clock_.now_ms();
   start();
+  // Whatever ends the loop, queries waiting for it are refused, not left to time out.
+  struct CloseQueries {
+    QueryMailbox& mailbox;
+    ~CloseQueries() { mailbox.close(); }
+  } close_queries{queries_};
   while (!stop.load(std::memory_order_relaxed)) {
     step();
     last_step_ms_.store(clock_.now_ms(), std::memory_order_relaxed);
   }
+  queries_.close();
   shutdown();
+}
+
+void StreamThread::serve_queries() {
+  queries_.serve([this](Partition partition, const StoreQuery& query) {
+    auto it = tasks_.find(partition.value);
+    if (it == tasks_.end()) return QueryOutcome::kNotOwner;
+    Task& task = *it->second->task;
+    switch (task.state()) {
+      case TaskState::kRunning: {
+        QueryableStores stores(task);
+        query(stores);
+        return QueryOutcome::kAnswered;
+      }
+      case TaskState::kCreated:
+      case TaskState::kRestoring:
+        return QueryOutcome::kRestoring;
+      case TaskState::kStandby:
+      case TaskState::kClosed:
+        return QueryOutcome::kNotOwner;
+    }
+    return QueryOutcome::kNotOwner;
+  });
 }
 
 void StreamThread::start() {
@@ -232,9 +261,10 @@ void StreamThread::step() {
     timeout = std::min(timeout, 5);
   }
   if (timeout > 0) {
-    pollfd fds[2] = {{main_->wakeup_fd(), POLLIN, 0}, {side_->wakeup_fd(), POLLIN, 0}};
-    ::poll(fds, 2, timeout);
+    pollfd fds[3] = {{main_->wakeup_fd(), POLLIN, 0}, {side_->wakeup_fd(), POLLIN, 0}, {queries_.wakeup_fd(), POLLIN, 0}};
+    ::poll(fds, 3, timeout);
   }
+  serve_queries();
 
   batch_.clear();
   more_records_ = main_->poll(batch_, kPollBatch, 0) == kPollBatch;

@@ -14,6 +14,7 @@
 #include "processor/changelog_reader.h"
 #include "processor/clients.h"
 #include "processor/instance_context.h"
+#include "processor/interactive_query.h"
 #include "processor/metrics/thread_metrics.h"
 #include "processor/streams_config.h"
 #include "processor/task.h"
@@ -39,6 +40,7 @@ struct ThreadStatus {
   bool joined = false;   // has been a member of the consumer group
   std::vector<TaskStatus> tasks;
   std::vector<Partition> standbys;  // partitions kept warm as standby replicas
+  int32_t partition_count = 0;      // of the input topic, once known
   uint64_t processed = 0;
   uint64_t commits = 0;
   uint64_t rebalances = 0;
@@ -93,6 +95,11 @@ class StreamThread final : private RebalanceListener, private RestoreListener {
   /// processed, checkpoints, leaves the group.
   void run(const std::atomic<bool>& stop);
   ThreadStatus status() const;
+  /// Runs `query` against the partition's task on this thread, between two rounds
+  /// (interactive queries). Blocks up to `timeout_ms`. Thread: any but this one.
+  QueryOutcome query(Partition partition, const StoreQuery& query, int timeout_ms) {
+    return queries_.submit(partition, query, timeout_ms);
+  }
   /// Wall clock of the last completed loop round (a liveness heartbeat); 0 before run.
   EpochMillis last_step_ms() const { return last_step_ms_.load(std::memory_order_relaxed); }
 
@@ -166,6 +173,8 @@ class StreamThread final : private RebalanceListener, private RestoreListener {
   /// true if any was recorded.
   bool record_source_offsets();
   void publish_status();
+  /// Answers the interactive queries waiting in queries_ (only a RUNNING task answers).
+  void serve_queries();
   // Metrics (stream_thread_metrics.cc).
   void init_metrics(std::shared_ptr<prometheus::Registry> registry);
   void open_slot_metrics(TaskSlot& slot);
@@ -221,6 +230,7 @@ class StreamThread final : private RebalanceListener, private RestoreListener {
   // known to be committed per partition, to tell which ones a transaction advanced.
   std::optional<bool> broker_stores_txn_offsets_;
   std::map<TopicPartition, Offset> known_committed_;
+  QueryMailbox queries_;
   mutable std::mutex status_mutex_;
   ThreadStatus status_;
 };

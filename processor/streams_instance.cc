@@ -67,6 +67,7 @@ ThreadStatus StreamsInstance::status() const {
     merged.joined = merged.joined && s.joined;
     merged.tasks.insert(merged.tasks.end(), s.tasks.begin(), s.tasks.end());
     merged.standbys.insert(merged.standbys.end(), s.standbys.begin(), s.standbys.end());
+    merged.partition_count = std::max(merged.partition_count, s.partition_count);
     merged.processed += s.processed;
     merged.commits += s.commits;
     merged.rebalances += s.rebalances;
@@ -76,6 +77,18 @@ ThreadStatus StreamsInstance::status() const {
             [](const TaskStatus& a, const TaskStatus& b) { return a.partition < b.partition; });
   std::sort(merged.standbys.begin(), merged.standbys.end());
   return merged;
+}
+
+QueryOutcome StreamsInstance::query(Partition partition, const StoreQuery& query, int timeout_ms) const {
+  // The status says which thread has the task; that thread checks again when it runs
+  // the query, so a status a moment old cannot make a former owner answer.
+  for (const auto& thread : threads_) {
+    const ThreadStatus s = thread->status();
+    for (const auto& task : s.tasks) {
+      if (task.partition == partition) return thread->query(partition, query, timeout_ms);
+    }
+  }
+  return QueryOutcome::kNotOwner;
 }
 
 EpochMillis StreamsInstance::last_step_ms() const {

@@ -33,6 +33,11 @@ class StreamsInstance {
   /// The stalest thread's heartbeat (0 before run).
   EpochMillis last_step_ms() const;
   size_t thread_count() const { return threads_.size(); }
+  /// Runs `query` against the stores of the partition's task on the thread that runs
+  /// it (interactive queries; see QueryMailbox). kNotOwner when no thread of this
+  /// instance has the partition as an active task. Blocks up to `timeout_ms`.
+  /// Thread: any.
+  QueryOutcome query(Partition partition, const StoreQuery& query, int timeout_ms) const;
 
  private:
   std::shared_ptr<InstanceContext> context_;
