@@ -87,6 +87,21 @@ void apply_setting(AppConfig& config, const std::string& key, const std::string&
     s.metrics_max_keyed_series = static_cast<size_t>(to_int(key, value, 0));
   } else if (key == "shutdown.timeout.ms") {
     config.shutdown_timeout_ms = to_int(key, value, 0);
+  } else if (key == "application.server") {
+    if (!value.empty() && value.rfind(':') == std::string::npos) {
+      throw std::invalid_argument("application.server must be HOST:PORT");
+    }
+    config.application_server = value;
+  } else if (key == "api.decisions.max") {
+    config.api.decisions_max = static_cast<size_t>(to_int(key, value, 1));
+  } else if (key == "api.request.timeout.ms") {
+    config.api.request_timeout_ms = static_cast<int>(to_int(key, value, 1));
+  } else if (key == "api.query.timeout.ms") {
+    config.api.query_timeout_ms = static_cast<int>(to_int(key, value, 1));
+  } else if (key == "api.threads") {
+    config.api.threads = static_cast<int>(to_int(key, value, 1));
+  } else if (key == "api.max.in.flight") {
+    config.api.max_in_flight = static_cast<size_t>(to_int(key, value, 1));
   } else if (key == "log.format") {
     if (value != "text" && value != "json") throw std::invalid_argument("log.format must be text or json");
     config.log_format = value == "json" ? log::Format::kJson : log::Format::kText;

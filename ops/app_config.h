@@ -15,6 +15,15 @@
 
 namespace couponflow::ops {
 
+/// The `api` service's own settings (README, Configuration).
+struct ApiConfig {
+  size_t decisions_max = 1'000'000;   // api.decisions.max: recent decisions remembered
+  int request_timeout_ms = 5'000;     // api.request.timeout.ms: broker acknowledgement of a POST
+  int query_timeout_ms = 2'000;       // api.query.timeout.ms: one interactive query, all retries
+  int threads = 2;                    // api.threads: HTTP threads
+  size_t max_in_flight = 100'000;     // api.max.in.flight: POSTs awaiting the broker before 503
+};
+
 struct AppConfig {
   processor::StreamsConfig streams;
   coupon::CouponOptions coupon;
@@ -22,6 +31,10 @@ struct AppConfig {
   log::Format log_format = log::Format::kText;
   /// How long a graceful stop may take before the process exits without finishing it.
   int64_t shutdown_timeout_ms = 60'000;
+  /// application.server: HOST:PORT the instance advertises for interactive queries
+  /// ("" -> the address its status endpoint is bound to).
+  std::string application_server;
+  ApiConfig api;
 };
 
 /// Reads "key=value" lines ('#' comments, blank lines ignored). Throws

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "ops/api/instance_claim.h"
 #include "processor/state_topics.h"
 
 namespace couponflow::ops {
@@ -12,12 +13,15 @@ std::vector<PlannedTopic> topic_plan(const topology::Topology& topology, const s
                                      const TopicPlanOptions& options) {
   const auto state = processor::state_topics(topology, application_id);
   std::vector<PlannedTopic> plan;
-  for (const auto& name : topology.topics(application_id)) {
+  auto names = topology.topics(application_id);
+  names.push_back(instances_topic(application_id));
+  for (const auto& name : names) {
     PlannedTopic p;
     p.topic.name = name;
     p.topic.partitions = options.partitions;
     p.topic.replication_factor = options.replication_factor;
-    p.state = std::find(state.begin(), state.end(), name) != state.end();
+    // The instances topic keeps the last claim of each instance, as a changelog does.
+    p.state = std::find(state.begin(), state.end(), name) != state.end() || name == instances_topic(application_id);
     p.topic.configs["cleanup.policy"] = p.state ? "compact" : "delete";
     p.topic.configs["min.insync.replicas"] = std::to_string(options.min_insync_replicas);
     plan.push_back(std::move(p));

@@ -53,7 +53,7 @@ const std::string kChangelog = "coupon-processor-issued-changelog";
 
 }  // namespace
 
-TEST_CASE("the plan: every topic at the input's partition count; catalog and changelog compacted, the rest not") {
+TEST_CASE("the plan: every topic at the input's partition count; catalog, changelog and instances compacted, the rest not") {
   const auto topology = coupon::build_coupon_topology();
   const auto plan = ops::topic_plan(topology, "coupon-processor", {12, 3, 2});
   std::map<std::string, bool> compacted;
@@ -66,7 +66,8 @@ TEST_CASE("the plan: every topic at the input's partition count; catalog and cha
   }
   const std::map<std::string, bool> expected{{"coupon-issuance", false}, {"coupon-catalog", true},
                                              {"coupon-issued", false},   {"coupon-rejected", false},
-                                             {"coupon-issuance-dlq", false}, {kChangelog, true}};
+                                             {"coupon-issuance-dlq", false}, {kChangelog, true},
+                                             {"coupon-processor-instances", true}};
   CHECK(compacted == expected);
 }
 

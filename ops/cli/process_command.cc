@@ -3,10 +3,10 @@
 #include <prometheus/registry.h>
 
 #include "common/log.h"
+#include "ops/api/instance_endpoints.h"
 #include "ops/app_config.h"
 #include "ops/cli/client_options.h"
 #include "ops/cli/commands.h"
-#include "ops/http/status_server.h"
 #include "ops/signals.h"
 #include "processor/streams_instance.h"
 #include "topology/coupon/coupon_topology.h"
@@ -15,6 +15,7 @@ namespace couponflow::cli {
 
 namespace {
 constexpr int64_t kLivenessTimeoutMs = 180'000;
+
 }  // namespace
 
 Run add_process_command(CLI::App& root) {
@@ -37,7 +38,8 @@ Run add_process_command(CLI::App& root) {
   cmd->add_option("--instance-id", o->instance_id, "instance name; enables static membership (group.instance.id)");
   cmd->add_option("--guarantee", o->guarantee, "at_least_once (default) or exactly_once_v2")
       ->check(CLI::IsMember({"at_least_once", "exactly_once_v2"}));
-  cmd->add_option("--metrics-listen", o->metrics_listen, "HOST:PORT for /metrics, /healthz, /readyz");
+  cmd->add_option("--metrics-listen", o->metrics_listen,
+                  "HOST:PORT for /metrics, /healthz, /readyz and interactive queries (/iq/...)");
   return [o] {
     ops::AppConfig config = o->client.resolve();
     // Flags win over the configuration.
@@ -55,21 +57,15 @@ Run add_process_command(CLI::App& root) {
     log::info("topology:\n{}", topology.describe());
     auto registry = std::make_shared<prometheus::Registry>();
     processor::StreamsInstance instance(topology, config.streams, registry);
-    ops::StatusServer server(
-        o->metrics_listen, registry,
-        [&instance] {
-          // A loop round blocks at most for a broker call's timeout (tens of seconds)
-          // or a slow restore batch; minutes without one means a thread is wedged.
-          const EpochMillis last_step = instance.last_step_ms();
-          const int64_t idle_ms = SystemClock().now_ms() - last_step;
-          if (last_step == 0 || idle_ms < kLivenessTimeoutMs) return ops::Probe{true, ""};
-          return ops::Probe{false, fmt::format("a stream thread has not completed a round for {} s", idle_ms / 1000)};
-        },
-        [&instance] {
-          const auto status = instance.status();
-          return ops::Probe{status.ready(), status.not_ready_reason()};
-        });
-    instance.run(stop);
+    {
+      ops::InstanceEndpoints endpoints(instance, registry, tool_client(config),
+                                       {.listen = o->metrics_listen,
+                                        .application_id = config.streams.application_id,
+                                        .instance_id = config.streams.instance_id,
+                                        .application_server = config.application_server,
+                                        .liveness_timeout_ms = kLivenessTimeoutMs});
+      instance.run(stop);
+    }  // withdraws the query claims: the group has been left
     return 0;
   };
 }
