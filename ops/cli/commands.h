@@ -20,5 +20,6 @@ Run add_loadgen_command(CLI::App& root);
 Run add_topics_command(CLI::App& root);
 Run add_reset_command(CLI::App& root);
 Run add_describe_command(CLI::App& root);
+Run add_api_command(CLI::App& root);
 
 }  // namespace couponflow::cli

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   add(cli::add_topics_command(app));
   add(cli::add_reset_command(app));
   add(cli::add_describe_command(app));
+  add(cli::add_api_command(app));
 
   try {
     app.parse(argc, argv);

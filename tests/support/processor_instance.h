@@ -37,6 +37,7 @@ class ProcessorInstance {
     if (runner_.joinable()) runner_.join();
   }
   processor::ThreadStatus status() const { return instance_->status(); }
+  const processor::StreamsInstance& instance() const { return *instance_; }
   /// The liveness heartbeat /healthz reads.
   EpochMillis last_step_ms() const { return instance_->last_step_ms(); }
   bool done() const { return done_; }
