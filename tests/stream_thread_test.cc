@@ -8,6 +8,7 @@
 
 #include "common/murmur2.h"
 #include "tests/support/mock_runtime.h"
+#include "topology/coupon/coupon_queries.h"
 
 using namespace couponflow;
 using namespace couponflow::testing;
@@ -399,4 +400,52 @@ TEST_CASE("an instance refuses to start on a changelog that retention may trim")
   MockRuntime::wait_until([&] { return MockRuntime::running_tasks(*fixed) == 1; }, "the task runs");
   CHECK(fixed->error().empty());
   fixed->stop();
+}
+
+TEST_CASE("interactive queries: refused while the task restores, answered from its stores once it runs, refused after revocation") {
+  MockRuntime rt(2);
+  TempDir state;
+  const std::string a = coupon_in(0, 2);
+  rt.define(a, 5);
+  const TopicPartition changelog{"coupon-processor-issued-changelog", Partition{0}};
+  std::string key, value;
+  coupon::holding_key(key, a, "u0");
+  coupon::encode_holding(value, 1, "r0");
+  rt.cluster().append("coupon-processor-issued-changelog", Partition{0}, key, value, 1500);
+  rt.cluster().hold_fetches(changelog, true);  // the restore cannot finish
+  auto instance = rt.start(state.path());
+  const auto& streams = instance->instance();
+
+  std::optional<coupon::CouponStatus> status;
+  std::optional<coupon::HolderStatus> holder;
+  const processor::StoreQuery query = [&](processor::QueryableStores& stores) {
+    status = coupon::read_coupon_status(stores.store(coupon::kCatalogStore),
+                                        stores.view(coupon::kIssuedStore, coupon::kCountsView), a);
+    holder = coupon::read_holder(stores.store(coupon::kIssuedStore), a, "u0");
+  };
+  CHECK(streams.query(Partition{0}, query, 1'000) == processor::QueryOutcome::kNotOwner);  // not assigned yet
+  rt.cluster().assign(MockRuntime::kGroup, {{"coupon-issuance", Partition{0}}});
+  MockRuntime::wait_until([&] { return !instance->status().tasks.empty(); }, "partition 0 is assigned");
+  CHECK(streams.query(Partition{0}, query, 5'000) == processor::QueryOutcome::kRestoring);
+  CHECK_FALSE(status.has_value());
+
+  rt.cluster().hold_fetches(changelog, false);
+  MockRuntime::wait_until([&] { return MockRuntime::running_tasks(*instance) == 1; }, "partition 0 runs");
+  REQUIRE(streams.query(Partition{0}, query, 5'000) == processor::QueryOutcome::kAnswered);
+  REQUIRE(status.has_value());
+  CHECK(status->definition.capacity == 5);
+  CHECK(status->issued == 1);
+  CHECK(status->remaining() == 4);
+  REQUIRE(holder.has_value());
+  CHECK(holder->issue_no == 1);
+  CHECK(holder->request_id == "r0");
+  CHECK(streams.query(Partition{1}, query, 1'000) == processor::QueryOutcome::kNotOwner);
+
+  rt.cluster().revoke(MockRuntime::kGroup, {{"coupon-issuance", Partition{0}}});
+  MockRuntime::wait_until([&] { return instance->status().tasks.empty(); }, "partition 0 is revoked");
+  status.reset();
+  CHECK(streams.query(Partition{0}, query, 1'000) == processor::QueryOutcome::kNotOwner);
+  CHECK_FALSE(status.has_value());
+  instance->stop();
+  CHECK(instance->error().empty());
 }

@@ -22,6 +22,8 @@ InstanceDirectory::InstanceDirectory(const kafka::ClientProperties& client, cons
       [this](const Record& r) { apply(r.key.value_or(""), r.value); }, "instance directory");
 }
 
+InstanceDirectory::InstanceDirectory() : impl_(std::make_unique<Impl>()) {}
+
 InstanceDirectory::~InstanceDirectory() { impl_->tail.reset(); }
 
 void InstanceDirectory::apply(std::string_view key, std::optional<std::string_view> value) {
@@ -64,6 +66,6 @@ std::vector<InstanceClaim> InstanceDirectory::instances() const {
   return out;
 }
 
-bool InstanceDirectory::ready() const { return impl_->tail->ready(); }
+bool InstanceDirectory::ready() const { return !impl_->tail || impl_->tail->ready(); }
 
 }  // namespace couponflow::ops

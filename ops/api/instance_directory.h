@@ -25,6 +25,8 @@ struct QueryRoute {
 class InstanceDirectory {
  public:
   InstanceDirectory(const kafka::ClientProperties& client, const std::string& topic);
+  /// A directory fed by apply() alone (tests, tools that read the topic themselves).
+  InstanceDirectory();
   ~InstanceDirectory();
 
   QueryRoute route(int32_t partition) const;
