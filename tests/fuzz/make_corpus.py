@@ -95,6 +95,15 @@ def main():
     write("verify", "dlq_bad_headers", dlq + piece(b"MALFORMED") + piece(b"coupon-issuance") + piece(b"abc") + piece(b"1e3"))
     write("verify", "dlq_huge_number", dlq + piece(b"MALFORMED") + piece(b"coupon-issuance") + piece(b"9" * 40) + piece(b"0"))
     write("verify", "result_deep", bytes([1]) + bytes([2, 0, 0]) + piece(b"c") + piece(nested(120)))
+    # api: a choice byte (odd: an instance claim; even: a request target), then the text.
+    write("api", "claim", b'\x01{"instance":"a","address":"127.0.0.1:9464","updatedAt":1700000000000,'
+                          b'"running":"0@1700000000000,3@1700000000500","restoring":"5"}')
+    write("api", "claim_withdrawn", b'\x01{"instance":"a","address":"h:1","updatedAt":1,"running":"","restoring":""}')
+    write("api", "claim_bad_list", b'\x01{"address":"h:1","running":"1@x,,2"}')
+    write("api", "claim_deep", b'\x01{"address":"h:1","x":' + nested(4000) + b"}")
+    write("api", "path", b"\x00/api/coupons/c%2F1/holders/%EC%BF%A0")
+    write("api", "query", b"\x00wait=100&x=%zz")
+    write("api", "escape_cut", b"\x00%")
 
 
 if __name__ == "__main__":
