@@ -24,6 +24,8 @@ packages=(
 test_tools=(prometheus python3 python3-yaml python3-kafka curl kcat clang libclang-rt-14-dev)
 # Benchmarks (bench/): the seeds' Redis approach for comparison, and the plots of docs/performance.md.
 test_tools+=(redis-server libhiredis-dev gnuplot-nox)
+# The api: its live page rendered in headless Chromium, and an HTTP load generator.
+test_tools+=(chromium wrk)
 [ "${1:-}" = "--no-test-tools" ] || packages+=("${test_tools[@]}")
 missing=()
 for p in "${packages[@]}"; do
