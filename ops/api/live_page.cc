@@ -19,8 +19,9 @@ std::string_view live_page_html() {
   th, td { padding: 0.35rem 0.8rem; border-bottom: 1px solid #dde; text-align: right; }
   th:first-child, td:first-child { text-align: left; }
   th { background: #f3f4f8; }
-  td.bar { width: 14rem; text-align: left; }
-  .bar div { height: 0.8rem; background: #3b7ddd; border-radius: 2px; }
+  .bar { width: 14rem; text-align: left; }
+  td.bar .track { height: 0.8rem; background: #e6e9f2; border-radius: 2px; }
+  td.bar .fill { height: 100%; background: #3b7ddd; border-radius: 2px; }
   tr.soldout td { color: #a33; }
   tr.unavailable td { color: #999; font-style: italic; }
   tfoot td { font-weight: 600; }
@@ -30,9 +31,9 @@ std::string_view live_page_html() {
 <h1>Coupons, live</h1>
 <div id="updated">loading…</div>
 <table>
-  <thead><tr><th>coupon</th><th>capacity</th><th>issued</th><th>remaining</th><th class="bar">issued</th></tr></thead>
+  <thead><tr><th>coupon</th><th>capacity</th><th>issued</th><th>remaining</th><th class="bar">share issued</th></tr></thead>
   <tbody id="rows"></tbody>
-  <tfoot><tr><td>total</td><td id="t-capacity"></td><td id="t-issued"></td><td id="t-remaining"></td><td></td></tr></tfoot>
+  <tfoot><tr><td id="t-label">total</td><td id="t-capacity"></td><td id="t-issued"></td><td id="t-remaining"></td><td></td></tr></tfoot>
 </table>
 <script>
 "use strict";
@@ -51,18 +52,24 @@ async function coupon(id) {
   return {couponId: id, unavailable: res.status === 404 ? "unknown" : "unavailable"};
 }
 
+// Natural order: coupon-2 before coupon-10.
+const byId = (a, b) => a.couponId.localeCompare(b.couponId, undefined, {numeric: true});
+
 async function refresh() {
   try {
-    const list = await (await fetch("/api/coupons", {cache: "no-store"})).json();
-    const coupons = await Promise.all(list.coupons.map(coupon));
+    const listed = await fetch("/api/coupons", {cache: "no-store"});
+    if (listed.status !== 200) throw new Error("GET /api/coupons answered " + listed.status);
+    const list = await listed.json();
+    const coupons = (await Promise.all(list.coupons.map(coupon))).sort(byId);
     const body = document.createDocumentFragment();
-    let capacity = 0, issued = 0, remaining = 0;
+    let capacity = 0, issued = 0, remaining = 0, unavailable = 0;
     for (const c of coupons) {
       const tr = document.createElement("tr");
       tr.dataset.coupon = c.couponId;
       tr.appendChild(cell(c.couponId));
       if (c.unavailable) {
         tr.className = "unavailable";
+        unavailable += 1;
         tr.appendChild(cell(c.unavailable));
         tr.appendChild(cell(""));
         tr.appendChild(cell(""));
@@ -74,9 +81,13 @@ async function refresh() {
         tr.appendChild(cell(c.issued, "issued"));
         tr.appendChild(cell(c.remaining, "remaining"));
         const bar = cell("", "bar");
+        const track = document.createElement("div");
+        track.className = "track";
         const fill = document.createElement("div");
+        fill.className = "fill";
         fill.style.width = (c.capacity > 0 ? Math.min(100, 100 * c.issued / c.capacity) : 0) + "%";
-        bar.appendChild(fill);
+        track.appendChild(fill);
+        bar.appendChild(track);
         tr.appendChild(bar);
       }
       body.appendChild(tr);
@@ -85,16 +96,25 @@ async function refresh() {
     document.getElementById("t-capacity").textContent = capacity;
     document.getElementById("t-issued").textContent = issued;
     document.getElementById("t-remaining").textContent = remaining;
+    // Totals of the coupons that answered: say so when some did not.
+    document.getElementById("t-label").textContent =
+        unavailable ? "total (" + unavailable + " unavailable not counted)" : "total";
     document.getElementById("updated").textContent =
         coupons.length + " coupons, updated " + new Date().toLocaleTimeString();
     document.body.dataset.refreshed = String(Number(document.body.dataset.refreshed || 0) + 1);
   } catch (e) {
-    document.getElementById("updated").textContent = "cannot reach the api: " + e;
+    // Never leave old numbers on screen as if current.
+    for (const tr of rows.children) tr.className = "unavailable";
+    document.getElementById("updated").textContent = "cannot reach the api (" + e + "); the numbers shown are stale";
   }
 }
 
-refresh();
-setInterval(refresh, 1000);
+// One refresh at a time, a second apart: a slow answer never paints over a newer one.
+async function loop() {
+  await refresh();
+  setTimeout(loop, 1000);
+}
+loop();
 </script>
 </body>
 </html>
