@@ -12,6 +12,7 @@
 #include "common/murmur2.h"
 #include "ops/api/api_service.h"
 #include "ops/api/instance_endpoints.h"
+#include "ops/fleet.h"
 #include "ops/http/http_get.h"
 #include "tests/support/embedded_cluster.h"
 #include "tests/support/temp_dir.h"
@@ -238,6 +239,51 @@ TEST_CASE("queries follow a partition to its new owner when an instance stops; v
   CHECK_MESSAGE(report.ok(), ops::format_report(report));
 }
 
+TEST_CASE("after a processor is killed, queries answer from the instance that took its partitions over") {
+  // SIGKILL: the dead instance never withdraws its claim; its address refuses, and the
+  // newer claim of the instance that took the partitions over is asked.
+  constexpr int kPartitions = 3;
+  EmbeddedCluster cluster(kPartitions);
+  TempDir dir;
+  std::vector<std::string> coupons;
+  for (int p = 0; p < kPartitions; ++p) {
+    for (int n = 0;; ++n) {
+      std::string id = fmt::format("k{}-{}", p, n);
+      if (murmur2_partition(id, kPartitions).value == p) {
+        coupons.push_back(id);
+        break;
+      }
+    }
+  }
+  for (const auto& c : coupons) cluster.define(c, 10);
+  ops::Fleet fleet(COUPONFLOW_BIN, cluster.bootstrap(), dir.path(),
+                   {"-X", "consumer.session.timeout.ms=3000", "-X", "consumer.heartbeat.interval.ms=500"});
+  fleet.start("a");
+  fleet.start("b");
+  REQUIRE(fleet.wait_until_settled(kPartitions, std::chrono::seconds(60)));
+  Api api(cluster);
+  for (const auto& c : coupons) {
+    REQUIRE(api.post(fmt::format("/api/coupons/{}/issue?wait=20000", c), R"({"userId":"u1"})").status == 200);
+    const auto answer = get_settled(api, "/api/coupons/" + c);
+    REQUIRE(answer.status == 200);
+    CHECK(json_int(answer.body, "issued") == 1);
+  }
+
+  fleet.kill("b");
+  int unavailable = 0;
+  for (const auto& c : coupons) {
+    REQUIRE(api.post(fmt::format("/api/coupons/{}/issue?wait=30000", c), R"({"userId":"u2"})").status == 200);
+    const auto answer = get_settled(api, "/api/coupons/" + c, &unavailable);
+    REQUIRE(answer.status == 200);
+    CHECK_MESSAGE(json_int(answer.body, "issued") == 2, c);
+    CHECK(get_settled(api, fmt::format("/api/coupons/{}/holders/u2", c)).status == 200);
+  }
+  MESSAGE("503 answers after the kill: " << unavailable);
+  CHECK(fleet.stop("a") == 0);
+  const auto report = cluster.verify();
+  CHECK_MESSAGE(report.ok(), ops::format_report(report));
+}
+
 TEST_CASE("every error status: 400, 413, 404, 405, and 503 with Retry-After when no instance runs the partition") {
   EmbeddedCluster cluster(3);
   cluster.define("c1", 5);
@@ -279,6 +325,18 @@ TEST_CASE("every error status: 400, 413, 404, 405, and 503 with Retry-After when
   CHECK(api.get("/readyz").status == 200);
   CHECK(api.get("/metrics").body.find("couponflow_api_responses_total") != std::string::npos);
   CHECK(api.get("/api/coupons").body == R"({"coupons":["c1"]})");
+}
+
+TEST_CASE("a long poll acknowledged by the broker waits its whole wait, beyond the request timeout, then answers 202") {
+  EmbeddedCluster cluster(3);
+  Api api(cluster, api_config(/*request_timeout_ms=*/1'000));  // no processor: no decision comes
+  const auto start = std::chrono::steady_clock::now();
+  const auto answer = api.post("/api/coupons/c1/issue?wait=2500", R"({"userId":"u1","requestId":"r-1"})");
+  const auto took = std::chrono::steady_clock::now() - start;
+  CHECK(answer.status == 202);
+  CHECK(json_text(answer.body, "status") == "REQUESTED");
+  CHECK(took >= std::chrono::milliseconds(2'500));
+  CHECK(took < std::chrono::milliseconds(5'000));
 }
 
 TEST_CASE("a broker outage turns POSTs into 503 within the request timeout, and the api recovers when it returns") {

@@ -264,7 +264,10 @@ struct ApiService::Impl {
     accepted += ",\"status\":\"REQUESTED\"}";
 
     auto shared_respond = std::make_shared<HttpRespond>(std::move(respond));
-    auto on_ack = [this, shared_respond, request_id, wait_ms, accepted = std::move(accepted)](const kafka::Delivery& d) {
+    auto acknowledged = std::make_shared<std::atomic<bool>>(false);
+    auto on_ack = [this, shared_respond, acknowledged, request_id, wait_ms,
+                   accepted = std::move(accepted)](const kafka::Delivery& d) {
+      acknowledged->store(true);
       in_flight->Decrement();
       if (!d.ok) {
         return (*shared_respond)(with_retry_after(HttpResponse::error(
@@ -284,10 +287,12 @@ struct ApiService::Impl {
       return (*shared_respond)(with_retry_after(HttpResponse::error(503, "cannot take the request now: " + error)));
     }
     // librdkafka notices a message timeout only at its next scan (up to a second late):
-    // the answer keeps the configured bound itself. Whichever comes first answers (the
-    // server ignores a second answer); the record may still be written afterwards,
-    // which a retry with the same requestId makes harmless.
-    server->run_after(config.api.request_timeout_ms, [shared_respond] {
+    // the answer keeps the configured bound itself. If the acknowledgement and the timer
+    // race, whichever answers first wins (the server ignores a second answer); the
+    // record may still be written afterwards, which a retry with the same requestId
+    // makes harmless.
+    server->run_after(config.api.request_timeout_ms, [shared_respond, acknowledged] {
+      if (acknowledged->load()) return;  // acknowledged in time: a long poll may still wait
       (*shared_respond)(with_retry_after(HttpResponse::error(
           503, "the broker did not acknowledge the request in time; retrying with the same requestId is safe")));
     });
