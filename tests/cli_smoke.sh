@@ -22,7 +22,7 @@ version=$("$BIN" --version) || fail "--version"
   fail "--version printed: $version"
 revision=${BASH_REMATCH[1]}
 allocator=${BASH_REMATCH[3]}
-for c in broker process catalog verify demo loadgen topics "topics create" "topics check" reset describe drill "drill restore" "drill kill"; do
+for c in broker process catalog verify demo loadgen api topics "topics create" "topics check" reset describe drill "drill restore" "drill kill"; do
   # shellcheck disable=SC2086
   "$BIN" $c --help >/dev/null || fail "$c --help"
 done

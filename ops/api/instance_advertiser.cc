@@ -18,7 +18,8 @@ namespace couponflow::ops {
 struct InstanceAdvertiser::Impl {
   Options options;
   std::function<processor::ThreadStatus()> status;
-  std::unique_ptr<kafka::KafkaProducer> producer;
+  kafka::ClientProperties client;
+  std::unique_ptr<kafka::KafkaProducer> producer;  // once the topic is known to exist
   std::map<int32_t, int64_t> running_since;  // partitions seen running, and since when
   InstanceClaim last;
   EpochMillis last_published = 0;
@@ -58,8 +59,33 @@ struct InstanceAdvertiser::Impl {
               claim.restoring.size());
   }
 
+  // On this thread, not in the constructor: the broker may not answer yet, and the
+  // instance must not wait for it to start. False: advertise nothing (said once).
+  bool open_producer() {
+    for (;;) {
+      try {
+        if (!kafka::list_topics(client).contains(options.topic)) {
+          log::warn("topic {} does not exist: interactive queries will not be routed to this instance (create it, "
+                    "see README)",
+                    options.topic);
+          return false;
+        }
+        break;
+      } catch (const std::exception& e) {
+        log::warn("cannot list topics yet ({}): advertising for queries later", e.what());
+      }
+      std::unique_lock lock(mutex);
+      if (wake.wait_for(lock, std::chrono::seconds(2), [&] { return stopping; })) return false;
+    }
+    kafka::ClientProperties props = client;
+    props.set("linger.ms", "0");
+    producer = std::make_unique<kafka::KafkaProducer>(props);
+    return true;
+  }
+
   void run() {
     pthread_setname_np(pthread_self(), "cf-advertise");
+    if (!open_producer()) return;
     SystemClock clock;
     std::unique_lock lock(mutex);
     while (!stopping) {
@@ -84,32 +110,18 @@ InstanceAdvertiser::InstanceAdvertiser(const kafka::ClientProperties& client, Op
     : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   impl_->status = std::move(status);
-  try {
-    const auto topics = kafka::list_topics(client);
-    if (!topics.contains(impl_->options.topic)) {
-      log::warn("topic {} does not exist: interactive queries will not be routed to this instance (create it, "
-                "see README)",
-                impl_->options.topic);
-      return;
-    }
-  } catch (const std::exception& e) {
-    log::warn("cannot list topics ({}): interactive queries will not be routed to this instance", e.what());
-    return;
-  }
-  kafka::ClientProperties props = client;
-  props.set("linger.ms", "0");
-  impl_->producer = std::make_unique<kafka::KafkaProducer>(props);
+  impl_->client = client;
   impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
 }
 
 InstanceAdvertiser::~InstanceAdvertiser() {
-  if (!impl_->thread.joinable()) return;
   {
     std::lock_guard lock(impl_->mutex);
     impl_->stopping = true;
   }
   impl_->wake.notify_all();
   impl_->thread.join();
+  if (!impl_->producer) return;  // never advertised
   try {
     InstanceClaim withdrawn;
     withdrawn.instance = impl_->options.instance.empty() ? impl_->options.address : impl_->options.instance;
