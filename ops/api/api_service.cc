@@ -108,9 +108,13 @@ struct ApiService::Impl {
                      .Add({});
   }
 
+  // Counts and times the answer. Only the first call answers (a POST's timeout and its
+  // acknowledgement may race, see issue()), so only the first is counted.
   HttpRespond measured(std::string route, HttpRespond respond) {
     const auto start = std::chrono::steady_clock::now();
-    return [this, route = std::move(route), start, respond = std::move(respond)](HttpResponse r) {
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    return [this, route = std::move(route), start, answered, respond = std::move(respond)](HttpResponse r) {
+      if (answered->exchange(true)) return;
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       static const prometheus::Histogram::BucketBoundaries kBuckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                                      0.1,    0.25,  0.5,    1,     2.5,  5,     10, 30};
