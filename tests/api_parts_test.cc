@@ -11,6 +11,8 @@
 #include "ops/api/decision_memory.h"
 #include "ops/api/instance_claim.h"
 #include "ops/api/instance_directory.h"
+#include "ops/http/http_client_pool.h"
+#include "ops/http/http_server.h"
 #include "ops/http/url.h"
 #include "processor/interactive_query.h"
 
@@ -177,4 +179,42 @@ TEST_CASE("URL paths and query parameters are percent-decoded; malformed escapes
   CHECK(ops::query_parameter("wait", "wait") == "");
   CHECK_FALSE(ops::query_parameter("waiting=1", "wait").has_value());
   CHECK_FALSE(ops::query_parameter("", "wait").has_value());
+}
+
+TEST_CASE("pooled keep-alive GETs: answers, a connection the server closed is replaced, a silent server times out") {
+  std::mutex held_mutex;
+  std::vector<ops::HttpRespond> held;  // answers of /silent, given only at the end
+  ops::HttpServer server(
+      "127.0.0.1:0",
+      [&](ops::HttpRequest&& request, ops::HttpRespond respond) {
+        if (request.path == "/silent") {
+          std::lock_guard lock(held_mutex);
+          held.push_back(std::move(respond));
+          return;
+        }
+        respond(ops::HttpResponse::json(request.path == "/missing" ? 404 : 200, "{\"path\":\"" + request.path + "\"}"));
+      },
+      ops::HttpServerOptions{.what = "test", .idle_timeout_ms = 200});
+  const std::string address = fmt::format("127.0.0.1:{}", server.port());
+  ops::HttpClientPool pool;
+  for (int i = 0; i < 5; ++i) {
+    const auto a = pool.get(address, "/x", 2'000);
+    CHECK(a.status == 200);
+    CHECK(a.body == R"({"path":"/x"})");
+    CHECK(a.header("content-type") == "application/json");
+  }
+  CHECK(pool.get(address, "/missing", 2'000).status == 404);
+  // The server closes idle connections after 200 ms: the pooled one is dead by now.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  CHECK(pool.get(address, "/after-idle", 2'000).status == 200);
+
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(pool.get(address, "/silent", 300).status == 0);
+  const auto took = std::chrono::steady_clock::now() - start;
+  CHECK_MESSAGE(took >= std::chrono::milliseconds(250), "took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+  CHECK(took < std::chrono::milliseconds(2'000));
+  CHECK(pool.get(address, "/x", 2'000).status == 200);  // the pool is still usable
+  CHECK(pool.get("127.0.0.1:1", "/x", 1'000).status == 0);  // nobody listens
+  for (auto& respond : held) respond(ops::HttpResponse::json(200, "{}"));
+  server.stop();
 }

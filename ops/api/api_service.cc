@@ -25,7 +25,7 @@
 #include "ops/api/instance_queries.h"
 #include "ops/api/live_page.h"
 #include "ops/api/topic_tail.h"
-#include "ops/http/http_get.h"
+#include "ops/http/http_client_pool.h"
 #include "ops/http/http_server.h"
 #include "ops/http/status_server.h"
 #include "ops/http/url.h"
@@ -79,6 +79,7 @@ struct ApiService::Impl {
   std::atomic<int32_t> partitions{0};
   std::atomic<int64_t> partitions_read_ms{0};
   boost::asio::thread_pool workers;
+  HttpClientPool instances;  // keep-alive connections to the processors' query endpoints
   std::shared_ptr<StatusEndpoints> status;
   std::unique_ptr<HttpServer> server;
 
@@ -325,7 +326,7 @@ struct ApiService::Impl {
     for (const auto& address : route.running) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) break;
-      const HttpAnswer answer = http_get(address, path, static_cast<int>(left.count()));
+      const HttpAnswer answer = instances.get(address, path, static_cast<int>(left.count()));
       if (answer.status == 200 || answer.status == 404) return HttpResponse::json(answer.status, answer.body);
       // 421: it no longer runs the partition; 503: it is restoring or busy; 0: gone.
       why = fmt::format("partition {}: {} answered {}", partition, address,
