@@ -1,5 +1,6 @@
 #include "ops/http/http_server.h"
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -17,6 +18,10 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using asio::ip::tcp;
+
+namespace {
+constexpr size_t kMaxDrainBytes = 1 << 20;  // read and dropped after refusing a request
+}  // namespace
 
 HttpResponse HttpResponse::error(int status, std::string_view sentence) {
   std::string body = "{\"error\":";
@@ -94,6 +99,19 @@ struct HttpServer::Impl {
                               11, false, false);
           stream.expires_after(std::chrono::seconds(5));
           co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+          // A lingering close: the peer may still be sending the body we refused, and
+          // closing with unread bytes resets the connection, which can destroy the
+          // answer before the peer reads it. Stop sending, then read and discard for a
+          // bounded time and amount.
+          stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+          stream.expires_after(std::chrono::seconds(2));
+          std::array<char, 16 * 1024> sink;
+          for (size_t drained = 0; drained < kMaxDrainBytes;) {
+            const size_t n = co_await stream.async_read_some(asio::buffer(sink),
+                                                             asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) break;
+            drained += n;
+          }
           break;
         }
         http::request<http::string_body> req = parser.release();
