@@ -102,6 +102,8 @@ void apply_setting(AppConfig& config, const std::string& key, const std::string&
     config.api.threads = static_cast<int>(to_int(key, value, 1));
   } else if (key == "api.max.in.flight") {
     config.api.max_in_flight = static_cast<size_t>(to_int(key, value, 1));
+  } else if (key == "api.max.waiting.queries") {
+    config.api.max_waiting_queries = static_cast<size_t>(to_int(key, value, 1));
   } else if (key == "log.format") {
     if (value != "text" && value != "json") throw std::invalid_argument("log.format must be text or json");
     config.log_format = value == "json" ? log::Format::kJson : log::Format::kText;

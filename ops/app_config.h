@@ -22,6 +22,7 @@ struct ApiConfig {
   int query_timeout_ms = 2'000;       // api.query.timeout.ms: one interactive query, all retries
   int threads = 2;                    // api.threads: HTTP threads
   size_t max_in_flight = 100'000;     // api.max.in.flight: POSTs awaiting the broker before 503
+  size_t max_waiting_queries = 4'096; // api.max.waiting.queries: queries awaiting an instance before 503
 };
 
 struct AppConfig {

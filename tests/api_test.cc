@@ -11,9 +11,11 @@
 
 #include "common/murmur2.h"
 #include "ops/api/api_service.h"
+#include "ops/api/instance_claim.h"
 #include "ops/api/instance_endpoints.h"
 #include "ops/fleet.h"
 #include "ops/http/http_get.h"
+#include "ops/http/http_server.h"
 #include "tests/support/embedded_cluster.h"
 #include "tests/support/temp_dir.h"
 #include "topology/coupon/json_object.h"
@@ -337,6 +339,52 @@ TEST_CASE("a long poll acknowledged by the broker waits its whole wait, beyond t
   CHECK(json_text(answer.body, "status") == "REQUESTED");
   CHECK(took >= std::chrono::milliseconds(2'500));
   CHECK(took < std::chrono::milliseconds(5'000));
+}
+
+TEST_CASE("queries waiting for a stalled instance are bounded: one more is answered 503 at once") {
+  EmbeddedCluster cluster(1);
+  cluster.define("c1", 5);
+  // An "instance" that claims partition 0 and holds every query it gets.
+  std::mutex held_mutex;
+  std::vector<ops::HttpRespond> held;
+  ops::HttpServer stalled("127.0.0.1:0", [&](ops::HttpRequest&&, ops::HttpRespond respond) {
+    std::lock_guard lock(held_mutex);
+    held.push_back(std::move(respond));
+  });
+  const std::string address = fmt::format("127.0.0.1:{}", stalled.port());
+  kafka::KafkaProducer producer(cluster.client());
+  const std::string claim = ops::encode_claim({"stalled", address, 1, {{0, 1}}, {}});
+  producer.send("coupon-processor-instances", std::nullopt, Message{std::string_view("stalled"), claim, 1, {}});
+  producer.flush(10'000);
+  ops::AppConfig config = api_config();
+  config.api.max_waiting_queries = 2;
+  config.api.query_timeout_ms = 20'000;
+  Api api(cluster, config);  // ready: it has read the claim
+
+  std::vector<std::thread> waiting;
+  std::vector<int> statuses(2, 0);
+  for (int i = 0; i < 2; ++i) waiting.emplace_back([&, i] { statuses[i] = api.get("/api/coupons/c1").status; });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    {
+      std::lock_guard lock(held_mutex);
+      if (held.size() == 2) break;
+    }
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const auto refused = api.get("/api/coupons/c1");
+  CHECK(refused.status == 503);
+  CHECK(refused.header("Retry-After") == "1");
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));
+  {
+    std::lock_guard lock(held_mutex);
+    for (auto& respond : held) respond(ops::HttpResponse::json(200, R"({"couponId":"c1"})"));
+  }
+  for (auto& t : waiting) t.join();
+  CHECK(statuses == std::vector<int>{200, 200});
+  stalled.stop();
 }
 
 TEST_CASE("a broker outage turns POSTs into 503 within the request timeout, and the api recovers when it returns") {

@@ -79,6 +79,7 @@ struct ApiService::Impl {
   std::atomic<int32_t> partitions{0};
   std::atomic<int64_t> partitions_read_ms{0};
   boost::asio::thread_pool workers;
+  std::atomic<size_t> queries_waiting{0};  // posted to the workers and not answered yet
   HttpClientPool instances;  // keep-alive connections to the processors' query endpoints
   std::shared_ptr<StatusEndpoints> status;
   std::unique_ptr<HttpServer> server;
@@ -307,8 +308,16 @@ struct ApiService::Impl {
     if (s[2].empty() || (s.size() == 5 && s[4].empty())) return respond(HttpResponse::error(400, "an empty id in the path"));
     std::string path = "/iq/coupons/" + percent_encode(s[2]);
     if (s.size() == 5) path += "/holders/" + percent_encode(s[4]);
+    // Bounded like the POSTs: when the instances answer slowly (a stalled stream thread
+    // takes api.query.timeout.ms per query), queries wait here, not without limit.
+    if (queries_waiting.fetch_add(1) >= config.api.max_waiting_queries) {
+      --queries_waiting;
+      return respond(with_retry_after(HttpResponse::error(503, "too many queries are waiting for the instances")));
+    }
     boost::asio::post(workers, [this, coupon_id = s[2], path = std::move(path), respond = std::move(respond)] {
-      respond(route_query(coupon_id, path));
+      HttpResponse answer = route_query(coupon_id, path);
+      --queries_waiting;
+      respond(std::move(answer));
     });
   }
 
@@ -357,11 +366,11 @@ ApiService::~ApiService() {
   // Stop serving first; then the parts that may still answer (the producer's completions,
   // the feeds' decisions) go, their answers dropped with the stopped server's queue.
   impl_->server->stop();
+  impl_->workers.join();  // queries under way finish (they read the directory)
   impl_->producer.reset();
   impl_->results.reset();
   impl_->catalog.reset();
   impl_->directory.reset();
-  impl_->workers.join();
 }
 
 std::string ApiService::host() const { return impl_->server->host(); }
