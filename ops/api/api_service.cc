@@ -61,6 +61,10 @@ std::string generate_request_id() {
 }  // namespace
 
 struct ApiService::Impl {
+  // First, so destroyed last: whatever still holds an answer (a long poll's wait, a
+  // producer completion, a timer) lets go of it while the server's io_context exists.
+  // It is stopped before anything else goes (~ApiService).
+  std::unique_ptr<HttpServer> server;
   AppConfig config;
   kafka::ClientProperties client;
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
@@ -82,7 +86,6 @@ struct ApiService::Impl {
   std::atomic<size_t> queries_waiting{0};  // posted to the workers and not answered yet
   HttpClientPool instances;  // keep-alive connections to the processors' query endpoints
   std::shared_ptr<StatusEndpoints> status;
-  std::unique_ptr<HttpServer> server;
 
   Impl(const AppConfig& c, const kafka::ClientProperties& cl)
       : config(c), client(cl), memory(c.api.decisions_max), workers(4) {}
