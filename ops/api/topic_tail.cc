@@ -61,7 +61,12 @@ struct TopicTail::Impl {
     consumer = std::make_unique<kafka::KafkaConsumer>(props, "couponflow-api-tail", nullptr);
     assigned.clear();
     catch_up.clear();
-    if (!assign_new_partitions(true)) log::warn("{}: a topic of [{}] does not exist yet", what, fmt::join(topics, ", "));
+    try {
+      if (!assign_new_partitions(true)) log::warn("{}: a topic of [{}] does not exist yet", what, fmt::join(topics, ", "));
+    } catch (...) {
+      consumer.reset();  // opened again, from the start positions, at the next round
+      throw;
+    }
     if (catch_up.empty()) ready = true;
   }
 
