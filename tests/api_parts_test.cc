@@ -5,7 +5,11 @@
 
 #include <poll.h>
 
+// <utility> first: Boost 1.74's asio/awaitable.hpp uses std::exchange without including it.
+#include <utility>
+
 #include <atomic>
+#include <boost/asio.hpp>
 #include <thread>
 
 #include "ops/api/decision_memory.h"
@@ -216,5 +220,38 @@ TEST_CASE("pooled keep-alive GETs: answers, a connection the server closed is re
   CHECK(pool.get(address, "/x", 2'000).status == 200);  // the pool is still usable
   CHECK(pool.get("127.0.0.1:1", "/x", 1'000).status == 0);  // nobody listens
   for (auto& respond : held) respond(ops::HttpResponse::json(200, "{}"));
+  server.stop();
+}
+
+TEST_CASE("connections beyond the server's limit are answered 503 and closed; freed places are taken again") {
+  ops::HttpServer server(
+      "127.0.0.1:0", [](ops::HttpRequest&&, ops::HttpRespond respond) { respond(ops::HttpResponse::json(200, "{}")); },
+      ops::HttpServerOptions{.what = "test", .max_connections = 2});
+  const std::string address = fmt::format("127.0.0.1:{}", server.port());
+  boost::asio::io_context io;
+  auto open_idle = [&] {
+    auto s = std::make_unique<boost::asio::ip::tcp::socket>(io);
+    s->connect({boost::asio::ip::make_address("127.0.0.1"), server.port()});
+    return s;
+  };
+  auto first = open_idle();
+  auto second = open_idle();  // both idle: they hold their places
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (server.connections() < 2) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const auto refused = ops::http_get(address, "/x", 2'000);
+  CHECK(refused.status == 503);
+  CHECK(refused.header("Retry-After") == "1");
+  CHECK(refused.body == R"({"error":"too many connections at once"})");
+
+  first.reset();  // closed: its place frees once the server sees it go
+  second.reset();
+  while (server.connections() > 0) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  CHECK(ops::http_get(address, "/x", 2'000).status == 200);
   server.stop();
 }

@@ -44,6 +44,7 @@ struct HttpServer::Impl {
   asio::io_context io;
   tcp::acceptor acceptor{io};
   std::vector<std::thread> threads;
+  std::atomic<size_t> connections{0};  // sessions open now
 
   explicit Impl(HttpServerOptions o) : options(std::move(o)), io(std::max(1, options.threads)) {}
 
@@ -140,6 +141,17 @@ struct HttpServer::Impl {
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
+  asio::awaitable<void> refuse(tcp::socket socket) {
+    static constexpr std::string_view kBusy =
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\n"
+        "Content-Length: 40\r\nConnection: close\r\n\r\n{\"error\":\"too many connections at once\"}";
+    beast::tcp_stream stream(std::move(socket));
+    stream.expires_after(std::chrono::seconds(2));
+    beast::error_code ec;
+    co_await asio::async_write(stream, asio::buffer(kBusy), asio::redirect_error(asio::use_awaitable, ec));
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
   asio::awaitable<void> accept_loop() {
     for (;;) {
       boost::system::error_code ec;
@@ -150,7 +162,14 @@ struct HttpServer::Impl {
         continue;
       }
       socket.set_option(tcp::no_delay(true), ec);
-      asio::co_spawn(io, session(std::move(socket)), asio::detached);
+      if (connections.load() >= options.max_connections) {
+        // Over the limit: one short answer and the connection closes, instead of memory
+        // and file descriptors without bound.
+        asio::co_spawn(io, refuse(std::move(socket)), asio::detached);
+        continue;
+      }
+      ++connections;
+      asio::co_spawn(io, session(std::move(socket)), [this](std::exception_ptr) { --connections; });
     }
   }
 };
@@ -187,6 +206,8 @@ void HttpServer::stop() {
 std::string HttpServer::host() const { return impl_->acceptor.local_endpoint().address().to_string(); }
 
 uint16_t HttpServer::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+size_t HttpServer::connections() const { return impl_->connections.load(); }
 
 void HttpServer::run_after(int delay_ms, std::function<void()> fn) {
   auto timer = std::make_shared<asio::steady_timer>(impl_->io, std::chrono::milliseconds(delay_ms));

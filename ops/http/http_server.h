@@ -44,11 +44,13 @@ struct HttpServerOptions {
   int threads = 1;                // Asio threads serving connections
   size_t max_body_bytes = 16 * 1024;  // a larger body is answered 413 and the connection closed
   int idle_timeout_ms = 60'000;   // a keep-alive connection idle this long is closed
+  size_t max_connections = 10'000;  // beyond: answered 503 and closed at once
 };
 
 /// Role: accepts connections on HOST:PORT and hands each request to the handler;
 /// HTTP/1.1 with keep-alive (requests of one connection answered in order), bodies up to
-/// max_body_bytes (413 beyond), malformed requests answered 400 and closed. HEAD is
+/// max_body_bytes (413 beyond), malformed requests answered 400 and closed, at most
+/// max_connections at once (a connection beyond is answered 503 and closed). HEAD is
 /// answered like GET without the body.
 /// Boost.Beast on Asio coroutines, on `threads` threads of its own; handlers never block
 /// them: a handler that must wait answers later through `respond`.
@@ -69,6 +71,8 @@ class HttpServer {
 
   std::string host() const;
   uint16_t port() const;
+  /// Connections open now.
+  size_t connections() const;
   /// Calls `fn` on a server thread after `delay_ms` (timeouts of long polls). Thread: any.
   void run_after(int delay_ms, std::function<void()> fn);
 
