@@ -41,7 +41,7 @@ from html.parser import HTMLParser
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "support"))
-from processes import Procs, free_ports  # noqa: E402
+from processes import Checks, Procs, TestFailure, free_ports, log  # noqa: E402
 
 PARTITIONS = 3
 COUPONS = [("lp-5", 5), ("lp-10", 10), ("lp-20", 20)]
@@ -49,33 +49,10 @@ ISSUES = {"lp-5": 7, "lp-10": 3}  # distinct users per coupon
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_TIMEOUT = 60
 SCREENSHOT = "docs/img/api_live_page.png"
-DEADLINE = time.monotonic() + 88
 
 
-class TestFailure(Exception):
-    pass
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
-PASSED = [0]
-
-
-def check(ok, what, detail=""):
-    if not ok:
-        raise TestFailure(f"{what}{': ' + str(detail) if detail != '' else ''}")
-    PASSED[0] += 1
-    log(f"ok    {what}")
-
-
-def remaining(limit):
-    """Seconds to wait for one step: at most `limit`, never past the whole test's deadline."""
-    left = DEADLINE - time.monotonic()
-    if left <= 0:
-        raise TestFailure("the test ran out of its time budget")
-    return min(limit, left)
+CHECKS = Checks(88)
+check, remaining = CHECKS.check, CHECKS.remaining
 
 
 def http(url, data=None, timeout=5):
@@ -256,10 +233,10 @@ def main():
     took = time.monotonic() - started
     if ok:
         shutil.rmtree(work, ignore_errors=True)
-        log(f"api-live-page: {PASSED[0]} passed, 0 failed ({took:.1f} s)")
+        log(f"api-live-page: {CHECKS.passed} passed, 0 failed ({took:.1f} s)")
         return 0
     log(f"logs kept in {work}")
-    log(f"api-live-page: {PASSED[0]} passed, 1 failed ({took:.1f} s)")
+    log(f"api-live-page: {CHECKS.passed} passed, 1 failed ({took:.1f} s)")
     return 1
 
 

@@ -192,12 +192,7 @@ TEST_CASE("queries follow a partition to its new owner when an instance stops; v
   EmbeddedCluster cluster(kPartitions);
   TempDir dir;
   // Two coupons per partition, so both instances own some.
-  std::vector<std::string> coupons;
-  std::vector<int> per_partition(kPartitions, 0);
-  for (int n = 0; static_cast<int>(coupons.size()) < 2 * kPartitions; ++n) {
-    std::string id = fmt::format("coupon-{}", n);
-    if (per_partition[murmur2_partition(id, kPartitions).value]++ < 2) coupons.push_back(id);
-  }
+  const std::vector<std::string> coupons = EmbeddedCluster::coupons_spread(kPartitions, 2, "coupon-");
   for (const auto& c : coupons) cluster.define(c, 50);
   ServedInstance a(cluster, dir.path(), "a");
   ServedInstance b(cluster, dir.path(), "b");
@@ -247,16 +242,7 @@ TEST_CASE("after a processor is killed, queries answer from the instance that to
   constexpr int kPartitions = 3;
   EmbeddedCluster cluster(kPartitions);
   TempDir dir;
-  std::vector<std::string> coupons;
-  for (int p = 0; p < kPartitions; ++p) {
-    for (int n = 0;; ++n) {
-      std::string id = fmt::format("k{}-{}", p, n);
-      if (murmur2_partition(id, kPartitions).value == p) {
-        coupons.push_back(id);
-        break;
-      }
-    }
-  }
+  const std::vector<std::string> coupons = EmbeddedCluster::coupons_spread(kPartitions, 1, "k");
   for (const auto& c : coupons) cluster.define(c, 10);
   ops::Fleet fleet(COUPONFLOW_BIN, cluster.bootstrap(), dir.path(),
                    {"-X", "consumer.session.timeout.ms=3000", "-X", "consumer.heartbeat.interval.ms=500"});

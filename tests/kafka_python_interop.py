@@ -27,7 +27,7 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "support"))
-from processes import Procs, log  # noqa: E402
+from processes import Checks, Procs, TestFailure, log  # noqa: E402
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
 
@@ -38,14 +38,7 @@ PER_COUPON = 10
 GROUP = "interop-subscribers"
 
 
-class TestFailure(Exception):
-    pass
-
-
-def check(ok, what, detail=""):
-    if not ok:
-        raise TestFailure(f"{what}{': ' + str(detail) if detail != '' else ''}")
-    log(f"ok    {what}")
+check = Checks(180).check  # ctest's timeout for this test
 
 
 def main():

@@ -50,39 +50,16 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "support"))
 from deploy_kit_check import dashboard_exprs, metric_names, rules_of  # noqa: E402
-from processes import Procs, free_ports  # noqa: E402
+from processes import Checks, Procs, TestFailure, free_ports, log  # noqa: E402
 
 PARTITIONS = 4
 COUPONS = [("c-1", 3), ("c-2", 40), ("c-3", 200), ("c-4", 1000), ("c-5", 1000)]
 REQUESTS, RATE, USERS = 3000, 1000, 300
 RATE_INTERVAL = "30s"
-DEADLINE = time.monotonic() + 170
 
 
-class TestFailure(Exception):
-    pass
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
-PASSED = [0]
-
-
-def check(ok, what, detail=""):
-    if not ok:
-        raise TestFailure(f"{what}{': ' + str(detail) if detail != '' else ''}")
-    PASSED[0] += 1
-    log(f"ok    {what}")
-
-
-def remaining(limit):
-    """Seconds to wait for one step: at most `limit`, never past the whole test's deadline."""
-    left = DEADLINE - time.monotonic()
-    if left <= 0:
-        raise TestFailure("the test ran out of its time budget")
-    return min(limit, left)
+CHECKS = Checks(170)
+check, remaining = CHECKS.check, CHECKS.remaining
 
 
 def http_get(url, timeout=3):
@@ -173,10 +150,10 @@ def main():
         procs.stop_all()
     if ok:
         shutil.rmtree(work, ignore_errors=True)
-        log(f"prometheus-e2e: {PASSED[0]} passed, 0 failed")
+        log(f"prometheus-e2e: {CHECKS.passed} passed, 0 failed")
         return 0
     log(f"logs kept in {work}")
-    log(f"prometheus-e2e: {PASSED[0]} passed, 1 failed")
+    log(f"prometheus-e2e: {CHECKS.passed} passed, 1 failed")
     return 1
 
 

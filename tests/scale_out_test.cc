@@ -22,12 +22,7 @@ TEST_CASE("3 instances under load, one killed and restarted, another added and r
   EmbeddedCluster cluster(kPartitions);
   cluster.set_guarantee(guarantee);
   TempDir dir;
-  std::vector<std::string> coupons;
-  std::vector<int> per_partition(kPartitions, 0);
-  for (int n = 0; static_cast<int>(coupons.size()) < 2 * kPartitions; ++n) {
-    std::string id = fmt::format("coupon-{}", n);
-    if (per_partition[murmur2_partition(id, kPartitions).value]++ < 2) coupons.push_back(id);
-  }
+  const std::vector<std::string> coupons = EmbeddedCluster::coupons_spread(kPartitions, 2, "coupon-");
   for (size_t c = 0; c < coupons.size(); ++c) cluster.define(coupons[c], 100 + 50 * static_cast<int64_t>(c));
   ops::Fleet fleet(COUPONFLOW_BIN, cluster.bootstrap(), dir.path(),
                    {"-X", "consumer.session.timeout.ms=3000", "-X", "consumer.heartbeat.interval.ms=500"});

@@ -23,7 +23,17 @@ function M.response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
 end
 
-function M.done(threads, summary, latency)
+-- The threads wrk set up, in order; each learns its id (0, 1, ...) through a global set
+-- on it, since setup() runs in an environment of its own before the thread starts.
+-- A script assigns `setup = common.setup`.
+M.threads = {}
+function M.setup(thread)
+  M.threads[#M.threads + 1] = thread
+  thread:set("id", #M.threads - 1)
+end
+
+function M.done(summary, latency)
+  local threads = M.threads
   local totals, min_counter = {}, nil
   for _, t in ipairs(threads) do
     for status, count in pairs(t:get("statuses") or {}) do totals[status] = (totals[status] or 0) + count end

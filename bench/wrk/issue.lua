@@ -12,13 +12,7 @@
 package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" .. package.path
 local common = require("common")
 
--- setup() runs in an environment of its own, before the thread starts: the thread learns
--- its id through a global set on it.
-local threads = {}
-function setup(thread)
-  threads[#threads + 1] = thread
-  thread:set("id", #threads - 1)
-end
+setup = common.setup
 
 local tag, coupons, thread_count, path_suffix
 local n = 0
@@ -47,5 +41,5 @@ end
 response = common.response
 
 function done(summary, latency, requests)
-  common.done(threads, summary, latency)
+  common.done(summary, latency)
 end

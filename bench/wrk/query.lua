@@ -12,11 +12,7 @@
 package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" .. package.path
 local common = require("common")
 
-local threads = {}
-function setup(thread)
-  threads[#threads + 1] = thread
-  thread:set("id", #threads - 1)
-end
+setup = common.setup
 
 local mode, coupons, tag, issue_threads, issued
 local n = 0
@@ -49,5 +45,5 @@ end
 response = common.response
 
 function done(summary, latency, requests)
-  common.done(threads, summary, latency)
+  common.done(summary, latency)
 end

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/murmur2.h"
 #include "ops/embedded_topics.h"
 #include "ops/verify/verify.h"
 #include "processor/kafka/embedded_broker.h"
@@ -170,6 +171,18 @@ class EmbeddedCluster {
     }
   }
   ops::VerifyReport verify() { return ops::verify_topics(client(), coupon::CouponTopics{}); }
+
+  /// Coupon ids "<prefix>N", `per_partition` of them on each of `partitions` partitions
+  /// as murmur2 places them (in the order found), so every partition has work.
+  static std::vector<std::string> coupons_spread(int partitions, int per_partition, const std::string& prefix) {
+    std::vector<std::string> coupons;
+    std::vector<int> placed(partitions, 0);
+    for (int n = 0; static_cast<int>(coupons.size()) < partitions * per_partition; ++n) {
+      std::string id = fmt::format("{}{}", prefix, n);
+      if (placed[murmur2_partition(id, partitions).value]++ < per_partition) coupons.push_back(std::move(id));
+    }
+    return coupons;
+  }
 
   static int64_t now() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())

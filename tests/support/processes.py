@@ -1,15 +1,41 @@
 """Processes a Python test starts, each stopped by PID (SIGTERM, then SIGKILL) whatever
-happens to the test, and free loopback ports for them. Used by tests/prometheus_e2e.py and
-tests/kafka_python_interop.py."""
+happens to the test, and free loopback ports for them. Used by tests/prometheus_e2e.py,
+tests/kafka_python_interop.py and tests/api_live_page.py; also their checks and time budget."""
 
 import os
 import signal
 import socket
 import subprocess
+import time
 
 
 def log(msg):
     print(msg, flush=True)
+
+
+class TestFailure(Exception):
+    """A check failed: the test stops and reports this."""
+
+
+class Checks:
+    """A test's checks, one "ok" line each, and its time budget."""
+
+    def __init__(self, budget_seconds):
+        self.deadline = time.monotonic() + budget_seconds
+        self.passed = 0
+
+    def check(self, ok, what, detail=""):
+        if not ok:
+            raise TestFailure(f"{what}{': ' + str(detail) if detail != '' else ''}")
+        self.passed += 1
+        log(f"ok    {what}")
+
+    def remaining(self, limit):
+        """Seconds to wait for one step: at most `limit`, never past the test's deadline."""
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TestFailure("the test ran out of its time budget")
+        return min(limit, left)
 
 
 def free_ports(n):
