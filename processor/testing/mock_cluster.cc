@@ -201,7 +201,11 @@ void MockCluster::check(MockCall call, bool broker_call) {
 
 void MockCluster::wake_all() {
   const uint64_t one = 1;
-  for (int fd : wake_fds_) (void)!::write(fd, &one, sizeof one);
+  for (auto& [fd, pending] : wake_fds_) {
+    if (pending) continue;
+    pending = true;
+    (void)!::write(fd, &one, sizeof one);
+  }
 }
 
 void MockCluster::schedule(const std::string& group, int kind, const std::vector<TopicPartition>& partitions) {

@@ -21,7 +21,7 @@ MockConsumer::MockConsumer(MockCluster& cluster, std::string group_id, Rebalance
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) throw FatalError("eventfd failed");
   std::lock_guard lock(cluster_.mutex_);
-  cluster_.wake_fds_.insert(wake_fd_);
+  cluster_.wake_fds_.emplace(wake_fd_, false);
 }
 
 MockConsumer::~MockConsumer() {
@@ -88,6 +88,12 @@ bool MockConsumer::serve_event() {
 size_t MockConsumer::poll(std::vector<Record>& out, size_t max, int) {
   uint64_t drained;
   while (::read(wake_fd_, &drained, sizeof drained) > 0) {
+  }
+  {
+    // Drained first, then re-armed, then the events and logs are looked at: whatever
+    // changes after the re-arming writes the eventfd again, so no wake-up is lost.
+    std::lock_guard lock(cluster_.mutex_);
+    cluster_.wake_fds_[wake_fd_] = false;
   }
   // Rebalance events are served first: every record returned below belongs to the
   // assignment that results.
