@@ -320,13 +320,19 @@ void StreamThread::check_partition_counts() {
 }
 
 void StreamThread::route_main(std::vector<Record>& records, uint64_t epoch) {
+  // A fetch returns runs of one partition's records: look its task up once per run.
+  std::optional<Partition> run_partition;
+  TaskSlot* run_slot = nullptr;
   for (auto& r : records) {
-    auto it = tasks_.find(r.partition.value);
-    if (it == tasks_.end()) continue;  // no longer ours
-    // Fetched for a task that has since been closed and opened again: the new task
-    // reads from its own start offset; handing it these would skip or repeat records.
-    if (it->second->created_epoch > epoch) continue;
-    add_input(*it->second, primary_source_, std::move(r));
+    if (r.partition != run_partition) {
+      run_partition = r.partition;
+      auto it = tasks_.find(r.partition.value);
+      // Not ours any more, or fetched for a task that has since been closed and opened
+      // again: the new task reads from its own start offset; handing it these would
+      // skip or repeat records.
+      run_slot = it == tasks_.end() || it->second->created_epoch > epoch ? nullptr : it->second.get();
+    }
+    if (run_slot != nullptr) add_input(*run_slot, primary_source_, std::move(r));
   }
 }
 

@@ -1,5 +1,6 @@
 #include "processor/kafka/kafka_producer.h"
 
+#include <array>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -12,6 +13,8 @@
 namespace couponflow::kafka {
 
 struct KafkaProducer::Impl {
+  static inline std::atomic<uint64_t> created{0};
+  const uint64_t serial = ++created;  // never 0, never reused
   detail::Handle rk;
   std::mutex topics_mutex;  // send() may be called from several threads
   std::unordered_map<std::string, rd_kafka_topic_t*> topics;
@@ -25,6 +28,29 @@ struct KafkaProducer::Impl {
   std::string first_error;
 
   rd_kafka_topic_t* topic(const std::string& name) {
+    // A stream thread sends to the same few topics over and over (results, changelog):
+    // it remembers the handles it used last, so a send takes no lock and hashes nothing.
+    // Entries name their producer by serial, never by address, which a later producer
+    // may reuse; a handle lives as long as its producer.
+    struct Recent {
+      uint64_t producer = 0;
+      std::string name;
+      rd_kafka_topic_t* rkt = nullptr;
+    };
+    thread_local std::array<Recent, 4> recent;
+    thread_local size_t replace_next = 0;
+    for (const Recent& r : recent) {
+      if (r.producer == serial && r.name == name) return r.rkt;
+    }
+    rd_kafka_topic_t* rkt = topic_locked(name);
+    Recent& slot = recent[replace_next++ % recent.size()];
+    slot.producer = serial;
+    slot.name = name;
+    slot.rkt = rkt;
+    return rkt;
+  }
+
+  rd_kafka_topic_t* topic_locked(const std::string& name) {
     std::lock_guard lock(topics_mutex);
     auto it = topics.find(name);
     if (it != topics.end()) return it->second;
