@@ -81,6 +81,17 @@ ThreadStatus StreamThread::status() const {
   return status_;
 }
 
+int32_t StreamThread::partition_count() const {
+  std::lock_guard lock(status_mutex_);
+  return status_.partition_count;
+}
+
+bool StreamThread::has_task(Partition partition) const {
+  std::lock_guard lock(status_mutex_);
+  return std::any_of(status_.tasks.begin(), status_.tasks.end(),
+                     [&](const TaskStatus& t) { return t.partition == partition; });
+}
+
 void StreamThread::publish_status() {
   ThreadStatus s;
   s.running = !stopping_ && main_ != nullptr;

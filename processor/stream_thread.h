@@ -95,6 +95,9 @@ class StreamThread final : private RebalanceListener, private RestoreListener {
   /// processed, checkpoints, leaves the group.
   void run(const std::atomic<bool>& stop);
   ThreadStatus status() const;
+  /// What status() says of one thing, without copying it (asked once per query).
+  int32_t partition_count() const;
+  bool has_task(Partition partition) const;
   /// Runs `query` against the partition's task on this thread, between two rounds
   /// (interactive queries). Blocks up to `timeout_ms`. Thread: any but this one.
   QueryOutcome query(Partition partition, const StoreQuery& query, int timeout_ms) {

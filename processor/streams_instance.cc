@@ -79,14 +79,17 @@ ThreadStatus StreamsInstance::status() const {
   return merged;
 }
 
+int32_t StreamsInstance::partition_count() const {
+  int32_t count = 0;
+  for (const auto& thread : threads_) count = std::max(count, thread->partition_count());
+  return count;
+}
+
 QueryOutcome StreamsInstance::query(Partition partition, const StoreQuery& query, int timeout_ms) const {
   // The status says which thread has the task; that thread checks again when it runs
   // the query, so a status a moment old cannot make a former owner answer.
   for (const auto& thread : threads_) {
-    const ThreadStatus s = thread->status();
-    for (const auto& task : s.tasks) {
-      if (task.partition == partition) return thread->query(partition, query, timeout_ms);
-    }
+    if (thread->has_task(partition)) return thread->query(partition, query, timeout_ms);
   }
   return QueryOutcome::kNotOwner;
 }

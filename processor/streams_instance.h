@@ -30,6 +30,8 @@ class StreamsInstance {
   void run(const std::atomic<bool>& stop);
   /// The threads' statuses merged: ready when every thread is.
   ThreadStatus status() const;
+  /// status().partition_count without merging the statuses: 0 until a thread knows it.
+  int32_t partition_count() const;
   /// The stalest thread's heartbeat (0 before run).
   EpochMillis last_step_ms() const;
   size_t thread_count() const { return threads_.size(); }

@@ -21,7 +21,7 @@ struct InstanceQueries::Impl {
   HttpResponse answer(const std::vector<std::string>& segments) {
     const std::string& coupon_id = segments[2];
     const bool holder = segments.size() == 5;
-    const int32_t partitions = instance.status().partition_count;
+    const int32_t partitions = instance.partition_count();
     if (partitions <= 0) return unavailable("the instance has not joined its group yet");
     const Partition partition = murmur2_partition(coupon_id, partitions);
 
