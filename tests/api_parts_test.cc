@@ -75,13 +75,13 @@ TEST_CASE("closing the mailbox answers the queries waiting in it") {
 
 TEST_CASE("the decision memory keeps the last N distinct requestIds and replaces a decision seen again") {
   ops::DecisionMemory memory(3);
-  memory.remember("r1", "a");
+  CHECK(memory.remember("r1", "a") == 1);
   memory.remember("r2", "b");
   memory.remember("r3", "c");
   memory.remember("r2", "b2");  // replayed: replaced, no new place
   CHECK(memory.size() == 3);
   CHECK(memory.find("r2") == "b2");
-  memory.remember("r4", "d");
+  CHECK(memory.remember("r4", "d") == 3);  // what the gauge is set to
   CHECK_FALSE(memory.find("r1").has_value());  // the oldest went
   CHECK(memory.find("r3") == "c");
   CHECK(memory.find("r4") == "d");

@@ -154,8 +154,7 @@ struct ApiService::Impl {
     std::string error;
     auto result = coupon::parse_result(*r.value, error);
     if (!result || result->request_id.empty()) return;  // not the processor's: nothing to answer with
-    memory.remember(result->request_id, *r.value);
-    remembered->Set(static_cast<double>(memory.size()));
+    remembered->Set(static_cast<double>(memory.remember(result->request_id, *r.value)));
   }
 
   void on_catalog(const Record& r) {

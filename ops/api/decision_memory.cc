@@ -14,9 +14,10 @@ DecisionMemory::DecisionMemory(size_t capacity) : capacity_(capacity == 0 ? 1 : 
 
 DecisionMemory::~DecisionMemory() = default;
 
-void DecisionMemory::remember(std::string_view request_id, std::string_view result) {
+size_t DecisionMemory::remember(std::string_view request_id, std::string_view result) {
   std::vector<Completion> ready;
   std::string id(request_id);
+  size_t remembered = 0;
   {
     std::lock_guard lock(mutex_);
     auto [it, inserted] = results_.try_emplace(id, result);
@@ -34,8 +35,10 @@ void DecisionMemory::remember(std::string_view request_id, std::string_view resu
     auto [first, last] = waits_.equal_range(id);
     for (auto w = first; w != last; ++w) ready.push_back(std::exchange(w->second->done, nullptr));
     waits_.erase(first, last);
+    remembered = results_.size();
   }
   for (auto& done : ready) done(std::string(result));
+  return remembered;
 }
 
 std::optional<std::string> DecisionMemory::find(std::string_view request_id) const {

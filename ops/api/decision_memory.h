@@ -29,7 +29,8 @@ class DecisionMemory {
   explicit DecisionMemory(size_t capacity);
   ~DecisionMemory();
 
-  void remember(std::string_view request_id, std::string_view result);
+  /// Returns how many decisions are remembered now (for the gauge, without a second lock).
+  size_t remember(std::string_view request_id, std::string_view result);
   std::optional<std::string> find(std::string_view request_id) const;
   /// `done` runs once: with the result as soon as it is known (at once if it already
   /// is), or with nullopt when expire() comes first.
