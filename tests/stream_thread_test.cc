@@ -214,10 +214,7 @@ TEST_CASE("a restore whose changelog ends in a transaction marker finishes while
   rt.define(b, 100);
   // Partition 1's changelog: one holding, then the marker of the transaction that wrote it.
   const TopicPartition changelog{"coupon-processor-issued-changelog", Partition{1}};
-  std::string key, value;
-  coupon::holding_key(key, b, "u0");
-  coupon::encode_holding(value, 1, "r0");
-  rt.cluster().append("coupon-processor-issued-changelog", Partition{1}, key, value, 1500);
+  rt.append_holding(Partition{1}, b, "u0");
   rt.cluster().append_transaction_marker(changelog);
   auto instance = rt.start(state.path(), Guarantee::kExactlyOnceV2);
   rt.cluster().assign(MockRuntime::kGroup, {{"coupon-issuance", Partition{0}}});
@@ -408,10 +405,7 @@ TEST_CASE("interactive queries: refused while the task restores, answered from i
   const std::string a = coupon_in(0, 2);
   rt.define(a, 5);
   const TopicPartition changelog{"coupon-processor-issued-changelog", Partition{0}};
-  std::string key, value;
-  coupon::holding_key(key, a, "u0");
-  coupon::encode_holding(value, 1, "r0");
-  rt.cluster().append("coupon-processor-issued-changelog", Partition{0}, key, value, 1500);
+  rt.append_holding(Partition{0}, a, "u0");
   rt.cluster().hold_fetches(changelog, true);  // the restore cannot finish
   auto instance = rt.start(state.path());
   const auto& streams = instance->instance();

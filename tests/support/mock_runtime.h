@@ -60,6 +60,15 @@ class MockRuntime {
   void define(const std::string& coupon_id, int64_t capacity, EpochMillis ts = 1000) {
     cluster_.append("coupon-catalog", std::nullopt, coupon_id, coupon::catalog_json(coupon_id, {capacity, {}, {}}), ts);
   }
+  /// A holding in the issued store's changelog, as an earlier owner of the partition
+  /// would have written it (issue number 1, requestId "r0").
+  void append_holding(Partition changelog_partition, const std::string& coupon_id, const std::string& user_id,
+                      EpochMillis ts = 1500) {
+    std::string key, value;
+    coupon::holding_key(key, coupon_id, user_id);
+    coupon::encode_holding(value, 1, "r0");
+    cluster_.append("coupon-processor-issued-changelog", changelog_partition, key, value, ts);
+  }
   void request(const std::string& request_id, const std::string& coupon_id, const std::string& user_id,
                EpochMillis ts = 2000) {
     cluster_.append("coupon-issuance", std::nullopt, coupon_id,
