@@ -18,22 +18,10 @@ ninja -C "$build" couponflow couponflow_runtime_bench >/dev/null
 # A copied binary (no build.ninja) is used as it is.
 [[ -f "$base/build.ninja" ]] && ninja -C "$base" couponflow_runtime_bench >/dev/null
 records="${RECORDS:-300000}"
-work=$(mktemp -d)
-broker_pid=""
-cleanup() {
-  [[ -n "$broker_pid" ]] && kill "$broker_pid" 2>/dev/null && wait "$broker_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 ids=()
 for ((i = 1; i <= runs; i++)); do ids+=("ab-before-$i" "ab-after-$i"); done
-"$build/couponflow" broker --partitions 12 --application-id "${ids[@]}" --bootstrap-file "$work/bootstrap" \
-  >"$work/broker.out" 2>"$work/broker.err" &
-broker_pid=$!
-for _ in $(seq 300); do [[ -s "$work/bootstrap" ]] && break; sleep 0.1; done
-[[ -s "$work/bootstrap" ]] || { echo "ab.sh: the broker did not start:" >&2; cat "$work/broker.err" >&2; exit 1; }
-bs=$(cat "$work/bootstrap")
+start_broker 12 "${ids[@]}"
 "$build/bench/couponflow_runtime_bench" --bootstrap "$bs" --mode preload --records "$records" >/dev/null
 
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }

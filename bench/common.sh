@@ -1,5 +1,5 @@
-# Shared by the bench scripts (sourced): the build directory, RUNS, medians, and the
-# interleaved comparison of two modes.
+# Shared by the bench scripts (sourced): the build directory, RUNS, medians, the
+# interleaved comparison of two modes, and the embedded broker as a process of its own.
 #   BUILD_DIR  build directory (default: <repo>/build), configured if it never was
 #   RUNS       runs per mode (default 5)
 
@@ -42,4 +42,30 @@ interleave() {
     median_rate[$value]="$(printf '%s' "${rates[$value]}" | median)"
     echo "median $key=$value rate=${median_rate[$value]} runs=$runs"
   done
+}
+
+# start_broker PARTITIONS APPLICATION_ID...: the embedded broker as a process of its own
+# (so that a measured process's CPU is its own), with the internal topics of each
+# application id. Sets `bs` (its bootstrap address); on exit the broker is stopped and
+# its scratch directory removed. Fails with the broker's error output if it never comes up.
+start_broker() {
+  local partitions=$1
+  shift
+  broker_work=$(mktemp -d)
+  broker_pid=""
+  trap stop_broker EXIT
+  "$build/couponflow" broker --partitions "$partitions" --application-id "$@" \
+    --bootstrap-file "$broker_work/bootstrap" >"$broker_work/broker.out" 2>"$broker_work/broker.err" &
+  broker_pid=$!
+  for _ in $(seq 300); do [[ -s "$broker_work/bootstrap" ]] && break; sleep 0.1; done
+  if ! [[ -s "$broker_work/bootstrap" ]]; then
+    echo "$(basename "$0"): the broker did not start:" >&2
+    cat "$broker_work/broker.err" >&2
+    exit 1
+  fi
+  bs=$(cat "$broker_work/bootstrap")
+}
+stop_broker() {
+  [[ -n "$broker_pid" ]] && kill "$broker_pid" 2>/dev/null && wait "$broker_pid" 2>/dev/null
+  rm -rf "$broker_work"
 }

@@ -14,21 +14,10 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 ninja -C "$build" couponflow couponflow_runtime_bench >/dev/null
 records="${RECORDS:-300000}"
-work=$(mktemp -d)
-broker_pid=""
-cleanup() {
-  [[ -n "$broker_pid" ]] && kill "$broker_pid" 2>/dev/null && wait "$broker_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 ids=()
 for ((i = 1; i <= runs; i++)); do ids+=("cpu-bench-$i"); done
-"$build/couponflow" broker --partitions 12 --application-id "${ids[@]}" --bootstrap-file "$work/bootstrap" \
-  >"$work/broker.out" 2>"$work/broker.err" &
-broker_pid=$!
-for _ in $(seq 100); do [[ -s "$work/bootstrap" ]] && break; sleep 0.1; done
-bs=$(cat "$work/bootstrap")
+start_broker 12 "${ids[@]}"
 bench="$build/bench/couponflow_runtime_bench"
 "$bench" --bootstrap "$bs" --mode preload --records "$records" >/dev/null
 

@@ -22,19 +22,9 @@ ninja -C "$build" couponflow couponflow_restore_bench >/dev/null
 records="${RECORDS:-800000}"
 partitions="${PARTITIONS:-24}"
 app=restore-bench
-work=$(mktemp -d)
-broker_pid=""
-cleanup() {
-  [[ -n "$broker_pid" ]] && kill "$broker_pid" 2>/dev/null && wait "$broker_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
-"$build/couponflow" broker --partitions "$partitions" --application-id "$app" --bootstrap-file "$work/bootstrap" \
-  >"$work/broker.out" 2>"$work/broker.err" &
-broker_pid=$!
-for _ in $(seq 100); do [[ -s "$work/bootstrap" ]] && break; sleep 0.1; done
-bench=("$build/bench/couponflow_restore_bench" --bootstrap "$(cat "$work/bootstrap")" --application-id "$app"
+start_broker "$partitions" "$app"
+bench=("$build/bench/couponflow_restore_bench" --bootstrap "$bs" --application-id "$app"
   --records "$records" --partitions "$partitions")
 "${bench[@]}" --mode preload >/dev/null
 
