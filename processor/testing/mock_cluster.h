@@ -188,7 +188,7 @@ class MockCluster {
   std::map<TopicPartition, LoggedRecord> busy_;
   std::set<TopicPartition> held_deliveries_;
   std::map<std::string, std::unique_ptr<Member>> members_;
-  // Each member consumer's eventfd, and whether a wake-up is already pending on it: an
+  // Each consumer's eventfd, and whether a wake-up is already pending on it: an
   // append writes only to consumers not yet woken, so that a burst of appends costs one
   // write(2) per consumer instead of one per record (cleared by the consumer's poll).
   std::map<int, bool> wake_fds_;
