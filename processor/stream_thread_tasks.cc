@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "processor/partition_guard.h"
+#include "processor/store_opener.h"
 #include "state/rocksdb/rocksdb_store.h"
 #include "state/state_directory.h"
 
@@ -106,6 +107,19 @@ void StreamThread::open_tasks(const std::vector<Partition>& partitions, bool alr
   for (const auto& tp : inputs) known_committed_.erase(tp);
   for (const auto& [tp, offset] : committed) known_committed_[tp] = offset;
 
+  // The stores no standby handed over are opened side by side (store_opener.h).
+  std::vector<Partition> to_open;
+  std::vector<TaskEnvironment> environments;
+  for (TaskSlot* slot : opened) {
+    const Partition p = slot->task->id().partition;
+    if (handed_over_.contains(p.value)) continue;
+    to_open.push_back(p);
+    environments.push_back(task_environment(p));
+  }
+  auto open_stores = open_task_stores(topology_, environments);
+  std::map<int32_t, std::vector<std::unique_ptr<state::MaterializedStore>>> opened_stores;
+  for (size_t i = 0; i < to_open.size(); ++i) opened_stores[to_open[i].value] = std::move(open_stores[i]);
+
   std::vector<std::pair<TopicPartition, std::optional<Offset>>> main_assignment;
   std::vector<TopicPartition> to_pause;
   for (TaskSlot* slot : opened) {
@@ -135,12 +149,14 @@ void StreamThread::open_tasks(const std::vector<Partition>& partitions, bool alr
 
     slot->restore_started_ms = clock_.now_ms();
     slot->restoring.assign(topology_.stores().size(), std::nullopt);
-    std::vector<std::unique_ptr<state::MaterializedStore>> handed_over;
+    std::vector<std::unique_ptr<state::MaterializedStore>> stores;
     if (auto h = handed_over_.find(task.id().partition.value); h != handed_over_.end()) {
-      handed_over = std::move(h->second);
+      stores = std::move(h->second);
       handed_over_.erase(h);
+    } else {
+      stores = std::move(opened_stores.at(task.id().partition.value));
     }
-    changelog_reader_->add_active(task, task.begin_restore(std::move(handed_over)), slot->start_offsets);
+    changelog_reader_->add_active(task, task.begin_restore(std::move(stores)), slot->start_offsets);
   }
   if (already_assigned) {
     // Reopened in place (after an aborted transaction): rewind instead of assigning.

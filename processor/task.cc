@@ -8,6 +8,7 @@
 
 #include "common/errors.h"
 #include "common/log.h"
+#include "processor/store_opener.h"
 #include "topology/dead_letter.h"
 
 namespace couponflow::processor {
@@ -175,9 +176,7 @@ std::vector<ChangelogSpec> Task::open_stores(std::vector<std::unique_ptr<state::
     if (i < handed_over.size() && handed_over[i] && handed_over[i]->name() == spec.name) {
       store = std::move(handed_over[i]);  // open and warm already: no close and reopen
     } else {
-      auto persistent = env_.store_factory->open(env_.task_dir / spec.name, spec);
-      store = std::make_unique<state::MaterializedStore>(spec, std::move(persistent), env_.cache_budget);
-      store->warm_up();
+      store = open_task_store(env_, spec);
     }
     TopicPartition changelog{state::changelog_topic(env_.application_id, spec), id_.partition};
     changelogs.push_back({i, changelog, store->position(), spec.source_topic.has_value()});
@@ -194,10 +193,7 @@ void Task::reset_store(size_t store_index) {
   std::error_code ec;
   std::filesystem::remove_all(env_.task_dir / spec.name, ec);
   if (ec) throw FatalError(fmt::format("cannot delete {}: {}", (env_.task_dir / spec.name).string(), ec.message()));
-  auto store = std::make_unique<state::MaterializedStore>(spec, env_.store_factory->open(env_.task_dir / spec.name, spec),
-                                                          env_.cache_budget);
-  store->warm_up();
-  stores_[store_index] = std::move(store);
+  stores_[store_index] = open_task_store(env_, spec);
 }
 
 void Task::restore(size_t store_index, const Record& record) {

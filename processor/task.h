@@ -102,8 +102,8 @@ class Task {
 
   // --- restoring --------------------------------------------------------------------
   /// Opens the stores (CREATED -> RESTORING) and says what to restore. Stores handed
-  /// over by a standby of the same task (release_stores) are taken as they are: open,
-  /// their caches warm.
+  /// over already open, their caches warm, are taken as they are: a standby's of the
+  /// same task (release_stores), or opened ahead (open_task_stores).
   std::vector<ChangelogSpec> begin_restore(
       std::vector<std::unique_ptr<state::MaterializedStore>> handed_over = {});
   /// Opens the stores as a standby replica (CREATED -> STANDBY): the changelogs are
