@@ -47,10 +47,15 @@ class ChangelogReader {
 
   ChangelogReader(Consumer& consumer, Retry retry, RestoreListener* listener = nullptr);
 
-  /// An active task whose stores are open (`specs` from Task::begin_restore) is
-  /// restored, then resumes from `committed` (per source: the group's committed offset,
-  /// or where reading starts) or the offsets recorded with its state if later.
-  void add_active(Task& task, std::vector<ChangelogSpec> specs, std::vector<Offset> committed);
+  /// An active task to restore (add_active).
+  struct ActiveRestore {
+    Task* task = nullptr;
+    std::vector<ChangelogSpec> specs;  // from Task::begin_restore: its stores are open
+    std::vector<Offset> committed;     // per source: the group's committed offset, or where reading starts
+  };
+  /// Each task is restored, then resumes from `committed` or the offsets recorded with
+  /// its state if later. The ends of all their changelogs are asked for at once.
+  void add_active(std::vector<ActiveRestore> restores);
   /// A standby task (`specs` from Task::begin_standby) tails its changelogs. False
   /// (logged) if it cannot be kept now: its changelog does not cover its store.
   bool add_standby(Task& task, const std::vector<ChangelogSpec>& specs);
@@ -82,8 +87,9 @@ class ChangelogReader {
     std::vector<Read> reads;              // under way
   };
 
-  /// Plans one restore; false if there is nothing to read.
-  bool plan(Entry& entry, const ChangelogSpec& spec, Offset end);
+  /// Plans one restore up to `end`; false if there is nothing to read. `log_start`:
+  /// where the log starts, if known (asked for only when there is something to read).
+  bool plan(Entry& entry, const ChangelogSpec& spec, Offset end, std::optional<Offset> log_start);
   void plan_tables(Entry& entry);
   void finish(Entry& entry, size_t read_index);
   Watermarks watermarks(const TopicPartition& tp);

@@ -87,6 +87,10 @@ class Consumer {
 
   /// Asks the partition leader for its watermarks.
   virtual Watermarks query_watermarks(const TopicPartition& tp, int timeout_ms) = 0;
+  /// The same for many partitions at once: a request or two per leader, not per
+  /// partition (a stream thread assigned dozens of tasks asks for every changelog's).
+  virtual std::map<TopicPartition, Watermarks> query_watermarks(const std::vector<TopicPartition>& partitions,
+                                                                int timeout_ms) = 0;
   /// Whether a reader that has received everything before `next` is at the end of the
   /// log, judged from the last fetch response for tp since it was (re)assigned (no broker
   /// call): kUnknown until such a response has arrived.

@@ -106,6 +106,16 @@ void StreamThread::open_tasks(const std::vector<Partition>& partitions, bool alr
       until_done("reading committed offsets", [&] { return main_->committed(inputs, kBrokerTimeoutMs); });
   for (const auto& tp : inputs) known_committed_.erase(tp);
   for (const auto& [tp, offset] : committed) known_committed_[tp] = offset;
+  // Inputs never committed start at their log start, asked for all at once.
+  std::vector<TopicPartition> uncommitted;
+  for (const auto& tp : inputs) {
+    if (!committed.contains(tp)) uncommitted.push_back(tp);
+  }
+  std::map<TopicPartition, Watermarks> input_watermarks;
+  if (!uncommitted.empty()) {
+    input_watermarks =
+        until_done("reading watermarks", [&] { return side_->query_watermarks(uncommitted, kBrokerTimeoutMs); });
+  }
 
   // The stores no standby handed over are opened side by side (store_opener.h).
   std::vector<Partition> to_open;
@@ -122,6 +132,7 @@ void StreamThread::open_tasks(const std::vector<Partition>& partitions, bool alr
 
   std::vector<std::pair<TopicPartition, std::optional<Offset>>> main_assignment;
   std::vector<TopicPartition> to_pause;
+  std::vector<ChangelogReader::ActiveRestore> restores;
   for (TaskSlot* slot : opened) {
     Task& task = *slot->task;
     const auto& sources = task.source_partitions();
@@ -133,7 +144,7 @@ void StreamThread::open_tasks(const std::vector<Partition>& partitions, bool alr
       }
       // Never committed: start at the log start, which must be 0 unless the topic's
       // retention removed records before this application ever read them.
-      const auto wm = until_done("reading watermarks", [&] { return side_->query_watermarks(sources[s], kBrokerTimeoutMs); });
+      const Watermarks& wm = input_watermarks.at(sources[s]);
       if (wm.low.value > 0) {
         log::warn("task {}: {} starts at offset {}: earlier records were deleted before this "
                   "application first read them",
@@ -156,8 +167,9 @@ void StreamThread::open_tasks(const std::vector<Partition>& partitions, bool alr
     } else {
       stores = std::move(opened_stores.at(task.id().partition.value));
     }
-    changelog_reader_->add_active(task, task.begin_restore(std::move(stores)), slot->start_offsets);
+    restores.push_back({&task, task.begin_restore(std::move(stores)), slot->start_offsets});
   }
+  changelog_reader_->add_active(std::move(restores));
   if (already_assigned) {
     // Reopened in place (after an aborted transaction): rewind instead of assigning.
     std::vector<std::pair<TopicPartition, Offset>> positions;

@@ -7,6 +7,7 @@
 #include <map>
 #include <thread>
 
+#include "common/errors.h"
 #include "processor/kafka/kafka_consumer.h"
 #include "tests/support/embedded_cluster.h"
 
@@ -54,6 +55,32 @@ TEST_CASE("a high watermark cached before a reassignment never makes a grown log
   CHECK(records.front().offset == Offset{5});
   CHECK(consumer.progress(tp, Offset{10}) == SourceProgress::kCaughtUp);
   CHECK(consumer.cached_high_watermark(tp) == Offset{10});
+}
+
+TEST_CASE("watermarks of many partitions at once are those of each asked alone") {
+  EmbeddedCluster cluster(3);
+  produce(cluster, "coupon-catalog", Partition{0}, 3);
+  produce(cluster, "coupon-catalog", Partition{2}, 7);
+  produce(cluster, "coupon-issuance", Partition{1}, 4);
+  kafka::KafkaConsumer consumer(cluster.client(), "watermarks-test", nullptr);
+  std::vector<TopicPartition> partitions;
+  for (const std::string topic : {"coupon-catalog", "coupon-issuance"}) {
+    for (int p = 0; p < 3; ++p) partitions.push_back({topic, Partition{p}});
+  }
+  const auto all = consumer.query_watermarks(partitions, 10'000);
+  REQUIRE(all.size() == partitions.size());
+  for (const auto& tp : partitions) {
+    CAPTURE(tp);
+    const auto alone = consumer.query_watermarks(tp, 10'000);
+    CHECK(all.at(tp).low == alone.low);
+    CHECK(all.at(tp).high == alone.high);
+  }
+  CHECK(all.at({"coupon-catalog", Partition{2}}).high == Offset{7});
+  CHECK(all.at({"coupon-issuance", Partition{0}}).high == Offset{0});
+  CHECK(consumer.query_watermarks(std::vector<TopicPartition>{}, 10'000).empty());
+  // A partition the cluster does not have is an error, never a made-up offset.
+  CHECK_THROWS_AS(consumer.query_watermarks(std::vector<TopicPartition>{{"coupon-catalog", Partition{9}}}, 1'000),
+                  RetriableError);
 }
 
 TEST_CASE("a resumed partition is fetched at once, not at the client's next idle wake-up") {

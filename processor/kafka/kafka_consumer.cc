@@ -402,6 +402,38 @@ Watermarks KafkaConsumer::query_watermarks(const TopicPartition& tp, int timeout
   return {Offset{low}, Offset{high}};
 }
 
+std::map<TopicPartition, Watermarks> KafkaConsumer::query_watermarks(const std::vector<TopicPartition>& partitions,
+                                                                     int timeout_ms) {
+  std::map<TopicPartition, Watermarks> out;
+  if (partitions.empty()) return out;
+  // ListOffsets takes the log start (-2) and the log end (-1) in place of a timestamp,
+  // as rd_kafka_query_watermark_offsets sends them, but for every partition at once.
+  // The log end is read_committed's last stable offset under that isolation level,
+  // as with the single query.
+  for (const int64_t which : {RD_KAFKA_OFFSET_BEGINNING, RD_KAFKA_OFFSET_END}) {
+    auto list = detail::new_list(static_cast<int>(partitions.size()));
+    for (const auto& tp : partitions) {
+      rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition.value)->offset = which;
+    }
+    if (auto err = rd_kafka_offsets_for_times(impl_->rk.get(), list.get(), timeout_ms)) {
+      throw RetriableError(fmt::format("watermarks of {} partitions: {}", partitions.size(), detail::error_text(err)));
+    }
+    for (int i = 0; i < list->cnt; ++i) {
+      const auto& e = list->elems[i];
+      const TopicPartition tp{e.topic, Partition{e.partition}};
+      if (e.err || e.offset < 0) {
+        throw RetriableError(fmt::format("watermarks of {}: {}", tp,
+                                         e.err ? detail::error_text(e.err) : std::string("no offset returned")));
+      }
+      (which == RD_KAFKA_OFFSET_BEGINNING ? out[tp].low : out[tp].high) = Offset{e.offset};
+    }
+  }
+  for (const auto& tp : partitions) {
+    if (!out.contains(tp)) throw RetriableError(fmt::format("watermarks of {}: not returned", tp));
+  }
+  return out;
+}
+
 std::map<TopicPartition, std::optional<Offset>> KafkaConsumer::offsets_for_times(
     const std::vector<TopicPartition>& partitions, int64_t timestamp_ms, int timeout_ms) {
   auto list = detail::new_list(static_cast<int>(partitions.size()));

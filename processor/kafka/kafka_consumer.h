@@ -60,6 +60,9 @@ class KafkaConsumer final : public processor::Consumer {
                                              int timeout_ms) override;
 
   Watermarks query_watermarks(const TopicPartition& tp, int timeout_ms) override;
+  /// Two ListOffsets rounds (log start, log end) for all of them. Errors: RetriableError.
+  std::map<TopicPartition, Watermarks> query_watermarks(const std::vector<TopicPartition>& partitions,
+                                                        int timeout_ms) override;
   /// The first offset of each partition whose record timestamp is at or after
   /// `timestamp_ms` (ListOffsets by time); unset where the broker knows none (past
   /// the last record, or a broker that cannot look up times: the embedded one).

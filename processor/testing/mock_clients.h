@@ -32,6 +32,8 @@ class MockConsumer final : public Consumer {
   std::vector<CommitResult> take_commit_results() override { return std::exchange(commit_results_, {}); }
   std::map<TopicPartition, Offset> committed(const std::vector<TopicPartition>& partitions, int timeout_ms) override;
   Watermarks query_watermarks(const TopicPartition& tp, int timeout_ms) override;
+  std::map<TopicPartition, Watermarks> query_watermarks(const std::vector<TopicPartition>& partitions,
+                                                        int timeout_ms) override;
   SourceProgress progress(const TopicPartition& tp, Offset next) override;
   std::optional<Offset> cached_high_watermark(const TopicPartition& tp) override;
   std::optional<Offset> position(const TopicPartition& tp) override;

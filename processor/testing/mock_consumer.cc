@@ -199,6 +199,17 @@ Watermarks MockConsumer::query_watermarks(const TopicPartition& tp, int) {
   return {Offset{0}, Offset{static_cast<int64_t>(cluster_.partition_(tp).records.size())}};
 }
 
+std::map<TopicPartition, Watermarks> MockConsumer::query_watermarks(const std::vector<TopicPartition>& partitions,
+                                                                    int) {
+  std::lock_guard lock(cluster_.mutex_);
+  cluster_.check(MockCall::kQueryWatermarks);
+  std::map<TopicPartition, Watermarks> out;
+  for (const auto& tp : partitions) {
+    out[tp] = {Offset{0}, Offset{static_cast<int64_t>(cluster_.partition_(tp).records.size())}};
+  }
+  return out;
+}
+
 SourceProgress MockConsumer::progress(const TopicPartition& tp, Offset next) {
   auto it = assignment_.find(tp);
   if (it == assignment_.end() || !it->second.seen_high) return SourceProgress::kUnknown;

@@ -169,7 +169,7 @@ void TopologyTestDriver::open_task(Partition partition) {
     auto it = committed_.find(tp);
     committed.push_back(it == committed_.end() ? Offset{0} : it->second);
   }
-  changelog_reader_->add_active(*slot->task, slot->task->begin_restore(), committed);
+  changelog_reader_->add_active({{slot->task.get(), slot->task->begin_restore(), committed}});
   // The cluster answers every fetch at once: read until the reader has restored the task.
   std::optional<std::vector<Offset>> start;
   std::vector<Record> batch;
