@@ -229,12 +229,22 @@ void ChangelogReader::finish(Entry& entry, size_t read_index) {
   entry.reads.erase(entry.reads.begin() + static_cast<std::ptrdiff_t>(read_index));
   erase_route(read.topic);
   consumer_.unassign({read.topic});
-  if (!entry.reads.empty()) return;
+  // Once every read is done, and every store has finished its restore in the
+  // background (take_restored): the next phase.
+  if (entry.reads.empty()) entry.settling = true;
+}
+
+void ChangelogReader::next_phase(Entry& entry) {
+  entry.settling = false;
   if (!entry.tables_planned) {
     plan_tables(entry);  // phase 2: the changelogs told where processing resumes
   } else {
     restored_.emplace_back(entry.task->id().partition, entry.start);
   }
+}
+
+bool ChangelogReader::settling() const {
+  return std::any_of(entries_.begin(), entries_.end(), [](const auto& e) { return e.second.settling; });
 }
 
 std::vector<std::pair<Partition, std::vector<Offset>>> ChangelogReader::take_restored() {
@@ -249,6 +259,7 @@ std::vector<std::pair<Partition, std::vector<Offset>>> ChangelogReader::take_res
         ++i;
       }
     }
+    if (entry.settling && entry.task->stores_settled()) next_phase(entry);
   }
   auto out = std::move(restored_);
   restored_.clear();

@@ -65,8 +65,13 @@ class ChangelogReader {
   /// Applies a record the consumer returned; false if it is of no registered task.
   bool apply(const Record& record);
   /// Active tasks fully restored since the last call, each with the offset every
-  /// source resumes from. Also ends restores whose consumer position passed their end.
+  /// source resumes from. Also ends restores whose consumer position passed their end,
+  /// and moves on those whose stores finished writing in the background. Never waits.
   std::vector<std::pair<Partition, std::vector<Offset>>> take_restored();
+  /// Whether a task has read all it restores and waits only for its stores to finish
+  /// writing it in the background (Task::stores_settled): take_restored will soon
+  /// have news, though no record arrives to say so.
+  bool settling() const;
   /// Makes every standby store durable at the changelog position it reached.
   void flush_standbys();
 
@@ -85,12 +90,15 @@ class ChangelogReader {
     std::vector<Offset> start;            // per source: where processing resumes
     std::vector<ChangelogSpec> tables;    // restored in phase 2
     std::vector<Read> reads;              // under way
+    bool settling = false;                // every read done, stores still writing in the background
   };
 
   /// Plans one restore up to `end`; false if there is nothing to read. `log_start`:
   /// where the log starts, if known (asked for only when there is something to read).
   bool plan(Entry& entry, const ChangelogSpec& spec, Offset end, std::optional<Offset> log_start);
   void plan_tables(Entry& entry);
+  /// After the changelogs, the tables; after the tables, restored.
+  void next_phase(Entry& entry);
   void finish(Entry& entry, size_t read_index);
   Watermarks watermarks(const TopicPartition& tp);
   void set_route(const TopicPartition& tp, int32_t task_partition);

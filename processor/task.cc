@@ -254,8 +254,17 @@ void Task::restore_in_bulk(size_t store_index) {
 
 void Task::finish_restore(size_t store_index, Offset end) {
   state::MaterializedStore& store = *stores_.at(store_index);
+  if (store.bulk_restoring()) {
+    store.finish_bulk_restore_in_background(end);
+    return;
+  }
   store.flush(end);
-  store.end_bulk_restore();  // durable now: the cache can be warmed from the store
+}
+
+bool Task::stores_settled() {
+  bool settled = true;
+  for (auto& store : stores_) settled = store->settled() && settled;  // each rethrows its own failure
+  return settled;
 }
 
 void Task::start_running(const std::vector<Offset>& next_offsets) {

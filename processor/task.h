@@ -120,7 +120,11 @@ class Task {
   /// Gives up the stores (STANDBY, before close), for the active task taking over.
   std::vector<std::unique_ptr<state::MaterializedStore>> release_stores();
   /// Makes a store's restored content durable with position `end` (RESTORING, STANDBY).
+  /// A store restored in bulk does it in the background: see stores_settled.
   void finish_restore(size_t store_index, Offset end);
+  /// Whether no store is still finishing its restore in the background; rethrows what
+  /// failed there. Never waits.
+  bool stores_settled();
   /// Initializes the processors; input resumes at `next_offsets[source]`
   /// (RESTORING -> RUNNING).
   void start_running(const std::vector<Offset>& next_offsets);

@@ -1,5 +1,6 @@
 #include "state/materialized_store.h"
 
+#include <chrono>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -83,7 +84,40 @@ MaterializedStore::MaterializedStore(StoreSpec spec, std::unique_ptr<PersistentS
   }
 }
 
-MaterializedStore::~MaterializedStore() = default;
+MaterializedStore::~MaterializedStore() {
+  // A failure in the background is of no use to anyone once the store closes: the next
+  // opening finds the position it left and restores from there.
+  if (background_.valid()) background_.wait();
+}
+
+void MaterializedStore::settle() const {
+  if (background_.valid()) background_.get();  // invalidates it, even when it rethrows
+}
+
+bool MaterializedStore::settled() {
+  if (background_.valid() && background_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
+  settle();
+  return true;
+}
+
+void MaterializedStore::finish_bulk_restore_in_background(Offset position) {
+  settle();
+  if (!bulk_) throw std::logic_error("store " + spec_.name + ": not restoring in bulk");
+  background_ = std::async(std::launch::async, [this, position] {
+    flush_now(position);
+    end_bulk_restore_now();
+  });
+}
+
+bool MaterializedStore::bulk_restoring() const {
+  settle();
+  return bulk_.has_value();
+}
+
+std::optional<Offset> MaterializedStore::position() const {
+  settle();
+  return position_;
+}
 
 namespace {
 [[noreturn]] void throw_bulk_restoring(std::string_view store, std::string_view what) {
@@ -92,21 +126,25 @@ namespace {
 }  // namespace
 
 std::optional<std::string_view> MaterializedStore::get(std::string_view key) {
+  settle();
   if (bulk_) throw_bulk_restoring(spec_.name, "get");
   return keyspaces_[0]->get(key);
 }
 
 void MaterializedStore::for_each(const std::function<bool(std::string_view, std::string_view)>& fn) {
+  settle();
   if (bulk_) throw_bulk_restoring(spec_.name, "for_each");
   keyspaces_[0]->for_each(fn);
 }
 
 void MaterializedStore::put(std::string_view key, std::string_view value) {
+  settle();
   write(key, value);
   if (changelog_ != nullptr) changelog_->append(key, value);
 }
 
 void MaterializedStore::remove(std::string_view key) {
+  settle();
   write(key, std::nullopt);
   if (changelog_ != nullptr) changelog_->append(key, std::nullopt);
 }
@@ -116,6 +154,7 @@ constexpr std::string_view kSourceOffsetsMeta = "source.offsets";
 }
 
 void MaterializedStore::apply(std::string_view key, std::optional<std::string_view> value) {
+  settle();
   if (key == kSourceOffsetsKey) {
     // A tombstone (couponflow reset) clears the recorded position: empty means none.
     pending_source_offsets_.emplace(value.value_or(std::string_view{}));
@@ -129,6 +168,7 @@ void MaterializedStore::apply(std::string_view key, std::optional<std::string_vi
 }
 
 void MaterializedStore::begin_bulk_restore() {
+  settle();
   if (bulk_) return;
   // Writes of processors are flushed before a task restores (a store is opened, or
   // handed over by a standby that flushed it): nothing is lost by emptying the cache.
@@ -141,6 +181,11 @@ void MaterializedStore::begin_bulk_restore() {
 }
 
 void MaterializedStore::end_bulk_restore() {
+  settle();
+  end_bulk_restore_now();
+}
+
+void MaterializedStore::end_bulk_restore_now() {
   if (!bulk_) return;
   if (!bulk_->empty()) throw std::logic_error("store " + spec_.name + ": bulk restore ended before its flush");
   bulk_.reset();
@@ -183,11 +228,13 @@ void MaterializedStore::write_bulk(std::string_view key, std::optional<std::stri
 }
 
 void MaterializedStore::record_source_offsets(std::string_view bytes) {
+  settle();
   pending_source_offsets_.emplace(bytes);
   if (changelog_ != nullptr) changelog_->append(kSourceOffsetsKey, bytes);
 }
 
 std::optional<std::string> MaterializedStore::source_offsets() const {
+  settle();
   if (pending_source_offsets_) return pending_source_offsets_;
   return persistent_->get_meta(kSourceOffsetsMeta);
 }
@@ -209,6 +256,7 @@ void MaterializedStore::derive_views(std::string_view key, std::optional<std::st
 }
 
 ReadableStore& MaterializedStore::view(std::string_view name) {
+  settle();
   for (size_t i = 0; i < spec_.views.size(); ++i) {
     if (spec_.views[i].name == name) return *keyspaces_[i + 1];
   }
@@ -216,6 +264,11 @@ ReadableStore& MaterializedStore::view(std::string_view name) {
 }
 
 bool MaterializedStore::has_unflushed_writes() const {
+  settle();
+  return unflushed_writes();
+}
+
+bool MaterializedStore::unflushed_writes() const {
   if (pending_source_offsets_) return true;
   if (bulk_ && !bulk_->empty()) return true;
   for (const auto& ks : keyspaces_) {
@@ -225,7 +278,12 @@ bool MaterializedStore::has_unflushed_writes() const {
 }
 
 void MaterializedStore::flush(Offset position) {
-  if (!has_unflushed_writes() && position_ == position) return;
+  settle();
+  flush_now(position);
+}
+
+void MaterializedStore::flush_now(Offset position) {
+  if (!unflushed_writes() && position_ == position) return;
   auto writes = persistent_->new_write_set();
   std::vector<RestoreBuffer::Latest> restored;  // the bytes stay in bulk_ until written
   if (bulk_) {
@@ -252,18 +310,22 @@ void MaterializedStore::flush(Offset position) {
 }
 
 void MaterializedStore::begin_record() {
+  settle();
   for (auto& ks : keyspaces_) ks->cache().begin_undo();
 }
 
 void MaterializedStore::commit_record() {
+  settle();
   for (auto& ks : keyspaces_) ks->cache().end_undo();
 }
 
 void MaterializedStore::rollback_record() {
+  settle();
   for (auto& ks : keyspaces_) ks->cache().undo();
 }
 
 void MaterializedStore::warm_up() {
+  settle();
   for (size_t i = 0; i < keyspaces_.size(); ++i) warm_up_keyspace(i);
 }
 
@@ -290,6 +352,7 @@ void MaterializedStore::warm_up_keyspace(size_t index) {
 }
 
 std::map<std::string, std::string> MaterializedStore::snapshot(std::string_view view_name) {
+  settle();
   KeyspaceStore* ks = keyspaces_[0].get();
   if (!view_name.empty()) ks = static_cast<KeyspaceStore*>(&view(view_name));
   std::map<std::string, std::string> result;

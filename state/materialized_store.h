@@ -3,6 +3,7 @@
 // persistent store, with every write appended to the store's changelog and its views
 // kept in step.
 
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -36,7 +37,9 @@ class ChangelogWriter {
 /// Role: the processor-facing KeyValueStore of one task store.
 /// Lifecycle: opened by its task (which warms the cache), restored through `apply`,
 /// written through `put`/`remove`, made durable through `flush` after each commit.
-/// Thread: the owning task's thread only.
+/// Thread: the owning task's thread only; a bulk restore's last flush may run on a
+/// thread of its own (finish_bulk_restore_in_background), and every call but size()
+/// waits for it.
 /// Errors: persistent-store failures surface as FatalError.
 class MaterializedStore final : public KeyValueStore {
  public:
@@ -80,7 +83,14 @@ class MaterializedStore final : public KeyValueStore {
   void begin_bulk_restore();
   /// Leaves bulk restore once everything applied is flushed, and warms the cache.
   void end_bulk_restore();
-  bool bulk_restoring() const { return bulk_.has_value(); }
+  bool bulk_restoring() const;
+  /// flush(position) then end_bulk_restore(), on a thread of their own: sorting the
+  /// last batch, writing and ingesting its files and filling the cache take as long as
+  /// reading the batch did, and the caller can read other stores' changelogs meanwhile.
+  /// Until then every call on this store waits for it.
+  void finish_bulk_restore_in_background(Offset position);
+  /// Whether nothing runs in the background; rethrows what failed there. Never waits.
+  bool settled();
 
   /// Records opaque `bytes` (the task's input position) in the changelog and, at the
   /// next flush, in the store's metadata: a new owner restoring the changelog, or this
@@ -96,7 +106,7 @@ class MaterializedStore final : public KeyValueStore {
   void flush(Offset position);
   bool has_unflushed_writes() const;
   /// The position of the last flush (or of the store as opened).
-  std::optional<Offset> position() const { return position_; }
+  std::optional<Offset> position() const;
 
   /// Per-record atomicity (see StoreCache::begin_undo): rollback_record() takes back
   /// every write since begin_record(), in the store and its views.
@@ -112,11 +122,20 @@ class MaterializedStore final : public KeyValueStore {
   /// unflushed writes. For tests and tools: it reads the whole keyspace.
   std::map<std::string, std::string> snapshot(std::string_view view_name = {});
 
-  /// The persistent store's size (flushed writes only).
+  /// The persistent store's size (flushed writes only). Does not wait for background
+  /// work: the persistent store answers from any thread.
   StoreSize size() const { return persistent_->size(); }
 
  private:
   class KeyspaceStore;
+
+  /// Waits for the background work, if any; rethrows what failed there.
+  void settle() const;
+  // What the public calls of the same names do, without waiting (the background work
+  // runs these).
+  void flush_now(Offset position);
+  void end_bulk_restore_now();
+  bool unflushed_writes() const;
 
   void write(std::string_view key, std::optional<std::string_view> value);
   void write_bulk(std::string_view key, std::optional<std::string_view> value);
@@ -138,6 +157,8 @@ class MaterializedStore final : public KeyValueStore {
   // During a bulk restore: the primary cache holds every key flushed so far (the store
   // was empty when it began, and every batch fitted in the cache).
   bool bulk_cache_complete_ = false;
+  // finish_bulk_restore_in_background's work; the store is its alone until it ends.
+  mutable std::future<void> background_;
 };
 
 }  // namespace couponflow::state

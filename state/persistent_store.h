@@ -45,7 +45,8 @@ struct StoreSize {
 ///
 /// Data and position change together in one atomic write, so after any crash the store
 /// holds exactly the changelog prefix its position names (no checkpoint file that could
-/// fall out of step with the data). Not thread-safe: one task thread owns it.
+/// fall out of step with the data). Not thread-safe: one thread at a time uses it (the
+/// task's, or a bulk restore's background thread), except size(), which any may call.
 /// Every method throws FatalError on an I/O or corruption error.
 class PersistentStore {
  public:
@@ -64,7 +65,8 @@ class PersistentStore {
   /// Calls fn for every entry of ks in key order until fn returns false.
   virtual void for_each(Keyspace ks,
                         const std::function<bool(std::string_view, std::string_view)>& fn) = 0;
-  /// Cheap: read from the engine's statistics, no scan.
+  /// Cheap: read from the engine's statistics, no scan. Thread: any, even during a
+  /// write on another (metrics read it while a restore writes in the background).
   virtual StoreSize size() const = 0;
 };
 

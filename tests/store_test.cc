@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <future>
+#include <thread>
 #include <map>
 #include <random>
 #include <string>
@@ -518,4 +521,121 @@ TEST_CASE("a store restoring in bulk refuses reads: its content is in no cache u
   s.flush(Offset{1});
   s.end_bulk_restore();
   CHECK(s.get("a1") == std::optional<std::string_view>("x"));
+}
+
+namespace {
+
+/// Forwards to a real persistent store; a write says it began, then waits for `gate`
+/// (and fails if `fail` is set), so a test holds a background write where it wants it.
+struct GatedStore final : PersistentStore {
+  GatedStore(std::unique_ptr<PersistentStore> inner, std::shared_future<void> gate, bool fail)
+      : inner(std::move(inner)), gate(std::move(gate)), fail(fail) {}
+  std::optional<std::string> get(Keyspace ks, std::string_view key) override { return inner->get(ks, key); }
+  std::unique_ptr<WriteSet> new_write_set() override { return inner->new_write_set(); }
+  void write(WriteSet& w, Offset p) override {
+    began.set_value();
+    gate.wait();
+    if (fail) throw FatalError("disk full (test)");
+    inner->write(w, p);
+  }
+  std::optional<Offset> position() const override { return inner->position(); }
+  std::optional<std::string> get_meta(std::string_view key) override { return inner->get_meta(key); }
+  void for_each(Keyspace ks, const std::function<bool(std::string_view, std::string_view)>& fn) override {
+    inner->for_each(ks, fn);
+  }
+  StoreSize size() const override { return inner->size(); }
+  std::unique_ptr<PersistentStore> inner;
+  std::shared_future<void> gate;
+  bool fail;
+  std::promise<void> began;
+};
+
+}  // namespace
+
+TEST_CASE("a bulk restore finished in the background is the store's only business until it ends") {
+  couponflow::testing::TempDir dir;
+  RocksDbStoreFactory factory;
+  const StoreSpec spec = spec_with_put_and_delete_counts();
+  const auto log = random_changelog(30'000, 5);
+  // The same changelog restored in place, for comparison.
+  MaterializedStore in_place(spec, factory.open(dir.path() / "in-place", spec), 64u << 20);
+  in_place.warm_up();
+  in_place.begin_bulk_restore();
+  for (const auto& [key, value] : log) in_place.apply(key, value);
+  in_place.flush(Offset{30'000});
+  in_place.end_bulk_restore();
+
+  std::promise<void> open_gate;
+  auto gated = std::make_unique<GatedStore>(factory.open(dir.path() / "background", spec), open_gate.get_future().share(),
+                                            false);
+  std::future<void> began = gated->began.get_future();
+  MaterializedStore store(spec, std::move(gated), 64u << 20);
+  store.warm_up();
+  store.begin_bulk_restore();
+  for (const auto& [key, value] : log) store.apply(key, value);
+  store.finish_bulk_restore_in_background(Offset{30'000});
+  began.wait();  // the background thread is inside the write, held at the gate
+  CHECK_FALSE(store.settled());
+  CHECK_FALSE(store.settled());  // asking never waits, and changes nothing
+  open_gate.set_value();
+  CHECK(store.position() == Offset{30'000});  // waits for the background work
+  CHECK(store.settled());
+  CHECK_FALSE(store.bulk_restoring());
+  CHECK(store.snapshot() == in_place.snapshot());
+  CHECK(store.snapshot("counts") == in_place.snapshot("counts"));
+  CHECK(store.source_offsets() == in_place.source_offsets());
+  for (const auto& [key, value] : in_place.snapshot()) REQUIRE(store.get(key) == std::optional<std::string_view>(value));
+  CHECK_FALSE(store.get("never-written"));
+}
+
+TEST_CASE("a bulk restore that fails in the background fails the store's next call") {
+  couponflow::testing::TempDir dir;
+  RocksDbStoreFactory factory;
+  const StoreSpec spec = spec_with_put_and_delete_counts();
+  std::promise<void> open_gate;
+  auto gated =
+      std::make_unique<GatedStore>(factory.open(dir.path() / "s", spec), open_gate.get_future().share(), true);
+  std::future<void> began = gated->began.get_future();
+  MaterializedStore store(spec, std::move(gated), 1 << 20);
+  store.warm_up();
+  store.begin_bulk_restore();
+  store.apply("a1", "x");
+  store.finish_bulk_restore_in_background(Offset{1});
+  began.wait();
+  CHECK_FALSE(store.settled());
+  open_gate.set_value();
+  CHECK_THROWS_AS(store.position(), FatalError);  // waits, then the background's error
+  CHECK(store.settled());                         // told once: nothing runs any more
+  CHECK(store.position() == std::nullopt);        // nothing was written
+}
+
+TEST_CASE("a store closed while its restore finishes in the background waits for it") {
+  couponflow::testing::TempDir dir;
+  RocksDbStoreFactory factory;
+  const StoreSpec spec = spec_with_put_and_delete_counts();
+  {
+    std::promise<void> open_gate;
+    std::promise<void> closing;
+    // Opens the gate once the store is being closed (a moment later: the destructor
+    // cannot say when it starts waiting). Declared first, so it outlives the store.
+    std::jthread opener([&, closing = closing.get_future()] {
+      closing.wait();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      open_gate.set_value();
+    });
+    auto gated =
+        std::make_unique<GatedStore>(factory.open(dir.path() / "s", spec), open_gate.get_future().share(), false);
+    std::future<void> began = gated->began.get_future();
+    MaterializedStore store(spec, std::move(gated), 1 << 20);
+    store.warm_up();
+    store.begin_bulk_restore();
+    store.apply("a1", "x");
+    store.finish_bulk_restore_in_background(Offset{1});
+    began.wait();
+    closing.set_value();
+  }  // the destructor waited for the write still held at the gate: it is on disk
+  MaterializedStore reopened(spec, factory.open(dir.path() / "s", spec), 1 << 20);
+  reopened.warm_up();
+  CHECK(reopened.position() == Offset{1});
+  CHECK(reopened.get("a1") == std::optional<std::string_view>("x"));
 }

@@ -1,7 +1,9 @@
 #include "processor/testing/topology_test_driver.h"
 
 #include <algorithm>
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 
 #include "common/murmur2.h"
 #include "processor/testing/mock_clients.h"
@@ -181,6 +183,11 @@ void TopologyTestDriver::open_task(Partition partition) {
       if (p == partition) start = std::move(offsets);
     }
     if (!start && n == 0 && batch.empty()) {
+      if (changelog_reader_->settling()) {
+        // Stores writing their restore in the background: the next round moves on.
+        while (!slot->task->stores_settled()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        continue;
+      }
       // Nothing more to read, yet not restored: only an end beyond the log could do it.
       for (auto& [p, offsets] : changelog_reader_->take_restored()) {
         if (p == partition) start = std::move(offsets);
