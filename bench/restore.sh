@@ -12,6 +12,8 @@
 #   SETTLE_SECONDS  restore runs then idle this long and report rss_settled_mb (default 0;
 #               12 outlasts jemalloc's 10 s decay of freed pages)
 #   OUT         where restore.tsv goes (default bench/out/restore), for bench/plots/restore.gp
+#   BASE_BUILD  also restore with that build's couponflow_restore_bench (a worktree of an
+#               earlier commit, as for bench/ab.sh), interleaved: before/after of a step
 # rss_mb is the process's resident memory once every task runs (restore: with every
 # holding restored; RECORDS=1000000 gives issue 10's "RSS with 1M holdings").
 # Prints every run, the medians, and the ratios restore / raw of records per second
@@ -19,6 +21,12 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 ninja -C "$build" couponflow couponflow_restore_bench >/dev/null
+modes=(raw restore)
+if [[ -n "${BASE_BUILD:-}" ]]; then
+  # A copied binary (no build.ninja) is used as it is.
+  [[ -f "$BASE_BUILD/build.ninja" ]] && ninja -C "$BASE_BUILD" couponflow_restore_bench >/dev/null
+  modes=(raw base restore)
+fi
 records="${RECORDS:-800000}"
 partitions="${PARTITIONS:-24}"
 app=restore-bench
@@ -31,8 +39,13 @@ bench=("$build/bench/couponflow_restore_bench" --bootstrap "$bs" --application-i
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 declare -A rates cpus rss settled
 for ((i = 1; i <= runs; i++)); do
-  for mode in raw restore; do
-    line=$("${bench[@]}" --mode "$mode" $([[ $mode == restore ]] && echo --settle-seconds "${SETTLE_SECONDS:-0}"))
+  for mode in "${modes[@]}"; do
+    if [[ $mode == base ]]; then
+      line=$("$BASE_BUILD/bench/couponflow_restore_bench" "${bench[@]:1}" --mode restore)
+      line="${line/mode=restore/mode=base}"
+    else
+      line=$("${bench[@]}" --mode "$mode" $([[ $mode == restore ]] && echo --settle-seconds "${SETTLE_SECONDS:-0}"))
+    fi
     echo "run=$i $line"
     rates[$mode]+="$(field rate "$line")"$'\n'
     cpus[$mode]+="$(field cpu_us_per_record "$line")"$'\n'
@@ -43,14 +56,18 @@ done
 out="${OUT:-$repo/bench/out/restore}"
 mkdir -p "$out"
 printf 'mode\trecords_per_second\tcpu_us_per_record\trss_mb\trss_settled_mb\n' >"$out/restore.tsv"
-for mode in raw restore; do
+for mode in "${modes[@]}"; do
   rate=$(printf '%s' "${rates[$mode]}" | median)
   cpu=$(printf '%s' "${cpus[$mode]}" | median %.3f)
   mb=$(printf '%s' "${rss[$mode]}" | median)
   settled_mb=$(printf '%s' "${settled[$mode]}" | median)
   echo "median mode=$mode rate=$rate cpu_us_per_record=$cpu rss_mb=$mb rss_settled_mb=$settled_mb runs=$runs"
-  printf '%s\t%s\t%s\t%s\t%s\n' "$mode" "$rate" "$cpu" "$mb" "$settled_mb" >>"$out/restore.tsv"
+  [[ $mode == base ]] || printf '%s\t%s\t%s\t%s\t%s\n' "$mode" "$rate" "$cpu" "$mb" "$settled_mb" >>"$out/restore.tsv"
   eval "rate_$mode=$rate cpu_$mode=$cpu"
 done
 awk -v rr="$rate_restore" -v rw="$rate_raw" -v cr="$cpu_restore" -v cw="$cpu_raw" \
   'BEGIN { printf "ratio rate restore/raw=%.2f (target >= 0.8); cpu per record restore/raw=%.2f\n", rr / rw, cr / cw }'
+if [[ -n "${BASE_BUILD:-}" ]]; then
+  awk -v rr="$rate_restore" -v rb="$rate_base" -v cr="$cpu_restore" -v cb="$cpu_base" \
+    'BEGIN { printf "ratio restore/base: rate=%.2f cpu per record=%.2f\n", rr / rb, cr / cb }'
+fi
