@@ -272,7 +272,7 @@ void StreamThread::step() {
     timeout = std::min(timeout, 5);
   }
   // A restore finishing in the background wakes nobody when it ends: look every ms.
-  if (changelog_reader_->settling()) timeout = std::min(timeout, 1);
+  if (timeout > 1 && changelog_reader_->settling()) timeout = 1;
   if (timeout > 0) {
     pollfd fds[3] = {{main_->wakeup_fd(), POLLIN, 0}, {side_->wakeup_fd(), POLLIN, 0}, {queries_.wakeup_fd(), POLLIN, 0}};
     ::poll(fds, 3, timeout);

@@ -17,12 +17,16 @@ using couponflow::testing::TempDir;
 
 namespace {
 
-processor::TaskEnvironment environment(state::PersistentStoreFactory& factory, const std::filesystem::path& dir) {
-  processor::TaskEnvironment env;
-  env.application_id = "opener-test";
-  env.task_dir = dir;
-  env.store_factory = &factory;
-  return env;
+/// `tasks` tasks whose stores live in dir/0, dir/1, ...
+std::vector<processor::TaskEnvironment> environments(state::PersistentStoreFactory& factory,
+                                                     const std::filesystem::path& dir, int tasks) {
+  std::vector<processor::TaskEnvironment> envs(static_cast<size_t>(tasks));
+  for (int t = 0; t < tasks; ++t) {
+    envs[static_cast<size_t>(t)].application_id = "opener-test";
+    envs[static_cast<size_t>(t)].task_dir = dir / std::to_string(t);
+    envs[static_cast<size_t>(t)].store_factory = &factory;
+  }
+  return envs;
 }
 
 }  // namespace
@@ -31,8 +35,7 @@ TEST_CASE("stores of many tasks opened side by side are open, warm and in task o
   TempDir dir;
   state::RocksDbStoreFactory factory;
   const auto topology = coupon::build_coupon_topology();
-  std::vector<processor::TaskEnvironment> envs;
-  for (int t = 0; t < 9; ++t) envs.push_back(environment(factory, dir.path() / std::to_string(t)));
+  const auto envs = environments(factory, dir.path(), 9);
   // Each task's first store holds one key naming the task, flushed to disk.
   {
     auto stores = processor::open_task_stores(topology, envs);
@@ -57,8 +60,7 @@ TEST_CASE("a task whose stores cannot open fails the call, and the others' are c
   TempDir dir;
   state::RocksDbStoreFactory factory;
   const auto topology = coupon::build_coupon_topology();
-  std::vector<processor::TaskEnvironment> envs;
-  for (int t = 0; t < 6; ++t) envs.push_back(environment(factory, dir.path() / std::to_string(t)));
+  auto envs = environments(factory, dir.path(), 6);
   // Task 4's directory is a regular file: no store can be created under it.
   std::ofstream(dir.path() / "4") << "not a directory";
   CHECK_THROWS_AS(processor::open_task_stores(topology, envs, 4), FatalError);

@@ -550,6 +550,29 @@ struct GatedStore final : PersistentStore {
   std::promise<void> began;
 };
 
+using Changelog = std::vector<std::pair<std::string, std::optional<std::string>>>;
+
+/// A store restored in bulk from `log`, whose finish_bulk_restore_in_background is under
+/// way and held inside its write (the background thread is there when this returns)
+/// until release().
+struct HeldBulkRestore {
+  HeldBulkRestore(RocksDbStoreFactory& factory, const std::filesystem::path& dir, const StoreSpec& spec,
+                  const Changelog& log, bool fail) {
+    auto gated = std::make_unique<GatedStore>(factory.open(dir, spec), gate.get_future().share(), fail);
+    std::future<void> began = gated->began.get_future();
+    store = std::make_unique<MaterializedStore>(spec, std::move(gated), 64u << 20);
+    store->warm_up();
+    store->begin_bulk_restore();
+    for (const auto& [key, value] : log) store->apply(key, value);
+    store->finish_bulk_restore_in_background(Offset{static_cast<int64_t>(log.size())});
+    began.wait();
+  }
+  void release() { gate.set_value(); }
+
+  std::promise<void> gate;
+  std::unique_ptr<MaterializedStore> store;
+};
+
 }  // namespace
 
 TEST_CASE("a bulk restore finished in the background is the store's only business until it ends") {
@@ -565,19 +588,11 @@ TEST_CASE("a bulk restore finished in the background is the store's only busines
   in_place.flush(Offset{30'000});
   in_place.end_bulk_restore();
 
-  std::promise<void> open_gate;
-  auto gated = std::make_unique<GatedStore>(factory.open(dir.path() / "background", spec), open_gate.get_future().share(),
-                                            false);
-  std::future<void> began = gated->began.get_future();
-  MaterializedStore store(spec, std::move(gated), 64u << 20);
-  store.warm_up();
-  store.begin_bulk_restore();
-  for (const auto& [key, value] : log) store.apply(key, value);
-  store.finish_bulk_restore_in_background(Offset{30'000});
-  began.wait();  // the background thread is inside the write, held at the gate
+  HeldBulkRestore held(factory, dir.path() / "background", spec, log, false);
+  MaterializedStore& store = *held.store;
   CHECK_FALSE(store.settled());
   CHECK_FALSE(store.settled());  // asking never waits, and changes nothing
-  open_gate.set_value();
+  held.release();
   CHECK(store.position() == Offset{30'000});  // waits for the background work
   CHECK(store.settled());
   CHECK_FALSE(store.bulk_restoring());
@@ -592,18 +607,10 @@ TEST_CASE("a bulk restore that fails in the background fails the store's next ca
   couponflow::testing::TempDir dir;
   RocksDbStoreFactory factory;
   const StoreSpec spec = spec_with_put_and_delete_counts();
-  std::promise<void> open_gate;
-  auto gated =
-      std::make_unique<GatedStore>(factory.open(dir.path() / "s", spec), open_gate.get_future().share(), true);
-  std::future<void> began = gated->began.get_future();
-  MaterializedStore store(spec, std::move(gated), 1 << 20);
-  store.warm_up();
-  store.begin_bulk_restore();
-  store.apply("a1", "x");
-  store.finish_bulk_restore_in_background(Offset{1});
-  began.wait();
+  HeldBulkRestore held(factory, dir.path() / "s", spec, {{"a1", "x"}}, true);
+  MaterializedStore& store = *held.store;
   CHECK_FALSE(store.settled());
-  open_gate.set_value();
+  held.release();
   CHECK_THROWS_AS(store.position(), FatalError);  // waits, then the background's error
   CHECK(store.settled());                         // told once: nothing runs any more
   CHECK(store.position() == std::nullopt);        // nothing was written
@@ -614,26 +621,18 @@ TEST_CASE("a store closed while its restore finishes in the background waits for
   RocksDbStoreFactory factory;
   const StoreSpec spec = spec_with_put_and_delete_counts();
   {
-    std::promise<void> open_gate;
+    HeldBulkRestore held(factory, dir.path() / "s", spec, {{"a1", "x"}}, false);
     std::promise<void> closing;
-    // Opens the gate once the store is being closed (a moment later: the destructor
-    // cannot say when it starts waiting). Declared first, so it outlives the store.
-    std::jthread opener([&, closing = closing.get_future()] {
+    // Releases the write once the store is being closed (a moment later: the
+    // destructor cannot say when it starts waiting).
+    std::jthread releaser([&, closing = closing.get_future()] {
       closing.wait();
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      open_gate.set_value();
+      held.release();
     });
-    auto gated =
-        std::make_unique<GatedStore>(factory.open(dir.path() / "s", spec), open_gate.get_future().share(), false);
-    std::future<void> began = gated->began.get_future();
-    MaterializedStore store(spec, std::move(gated), 1 << 20);
-    store.warm_up();
-    store.begin_bulk_restore();
-    store.apply("a1", "x");
-    store.finish_bulk_restore_in_background(Offset{1});
-    began.wait();
     closing.set_value();
-  }  // the destructor waited for the write still held at the gate: it is on disk
+    held.store.reset();  // waits for the write still held at the gate: it is on disk
+  }
   MaterializedStore reopened(spec, factory.open(dir.path() / "s", spec), 1 << 20);
   reopened.warm_up();
   CHECK(reopened.position() == Offset{1});
