@@ -4,10 +4,12 @@
 #include <doctest/doctest.h>
 
 #include <array>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "topology/coupon/json_object.h"
+#include "topology/coupon/plain_json_object.h"
 
 using namespace couponflow::coupon;
 using couponflow::append_json_string;
@@ -142,4 +144,109 @@ TEST_CASE("any bytes are written as a valid JSON string: invalid UTF-8 becomes U
     const Outcome o = read_one(reader, "{\"id\":" + out + "}");
     CHECK_FALSE(o.error);  // valid JSON and valid UTF-8
   }
+}
+
+namespace {
+
+using RequestFields = std::array<JsonField, 4>;
+RequestFields request_fields() {
+  return {JsonField{"requestId", JsonType::kString}, JsonField{"couponId", JsonType::kString},
+          JsonField{"userId", JsonType::kString}, JsonField{"requestedAt", JsonType::kInt64}};
+}
+
+/// What a read gave: the error, or every field's value.
+std::string outcome_of(const std::optional<JsonError>& err, const RequestFields& fields) {
+  if (err) return "error " + std::to_string(static_cast<int>(err->kind)) + ": " + err->message;
+  std::string out = "ok";
+  for (const JsonField& f : fields) {
+    out += f.present ? " " + std::string(f.name) + "=" + f.text + "/" + std::to_string(f.number) : " -";
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the plain pass takes plain objects and gives up on everything else") {
+  const std::vector<std::string> plain{
+      R"({"requestId":"r-1","couponId":"coupon-001","userId":"user-7","requestedAt":1767225600000})",
+      R"({"couponId":"c","userId":"u"})",
+      " {\t\"couponId\" : \"c\" ,\n\"userId\":\"u\" , \"requestedAt\" : -9223372036854775808 }\r\n",
+      R"({"couponId":"c","userId":"u","requestedAt":9223372036854775807,"extra":true,"more":false,"z":-0})",
+      R"({"couponId":"c","userId":"u","requestId":null,"requestedAt":null})",
+      "{\"couponId\":\"\xec\xbf\xa0\xed\x8f\xb0\",\"userId\":\"\xea\xb9\x80\xec\xb2\xa0\xec\x88\x98\"}",  // Korean
+      R"({})",
+  };
+  const std::vector<std::string> not_plain{
+      R"({"couponId":"c\n","userId":"u"})",                 // an escape
+      R"({"couponId":"c","userId":"u","requestedAt":1.0})",  // a fraction
+      R"({"couponId":"c","userId":"u","requestedAt":1e3})",  // an exponent
+      R"({"couponId":"c","userId":"u","requestedAt":9223372036854775808})",
+      R"({"couponId":"c","userId":"u","requestedAt":012})",
+      R"({"couponId":"c","userId":"u","x":{"a":1}})",        // nesting
+      R"({"couponId":"c","userId":"u","x":[]})",
+      R"({"couponId":"c","couponId":"c","userId":"u"})",     // a key twice
+      R"({"couponId":7,"userId":"u"})",                       // a known field of the wrong type
+      R"({"couponId":"c","userId":"u","requestedAt":"7"})",
+      R"({"couponId":"c","userId":"u","requestedAt":true})",
+      R"({"couponId":"c","userId":"u",})",                   // a trailing comma
+      R"({"couponId":"c","userId":"u"} x)",                  // trailing content
+      R"({"couponId":"c","userId":"u","x":nul})",
+      R"({"couponId":"c","userId":"u","x":truex})",
+      "{\"couponId\":\"\xc3\x28\",\"userId\":\"u\"}",        // invalid UTF-8
+      "{\"couponId\":\"a\x01\",\"userId\":\"u\"}",           // a raw control character
+      R"({"couponId":"c","userId":"u")",                     // unclosed
+      "",
+  };
+  std::vector<std::string_view> keys;
+  RequestFields fields = request_fields();
+  for (const std::string& json : plain) {
+    CAPTURE(json);
+    CHECK(read_plain_object(json, fields, keys));
+  }
+  for (const std::string& json : not_plain) {
+    CAPTURE(json);
+    fields = request_fields();
+    CHECK_FALSE(read_plain_object(json, fields, keys));
+  }
+}
+
+TEST_CASE("the reader gives the same answer with and without the plain pass, for any bytes") {
+  // Mutations of plain and not-so-plain requests, from a fixed seed: every answer (error
+  // kind and message, or every field's value) must be the one simdjson alone gives.
+  const std::vector<std::string> seeds{
+      R"({"requestId":"r-1","couponId":"coupon-001","userId":"user-7","requestedAt":1767225600000})",
+      R"({"couponId":"c","userId":"u","requestedAt":-12,"extra":[1,{"a":null}],"flag":true})",
+      R"( {"userId" : "\u00e9\n", "couponId":"c", "requestId":null} )",
+      "{\"couponId\":\"\xec\xbf\xa0\",\"userId\":\"u\",\"requestedAt\":9223372036854775807}",
+  };
+  const std::string alphabet = std::string("{}[]:,\"\\ \t\n-+.0123456789eEtrufalsn") + "\x01\x7f\xc3\xa9\xff\xed\xa0";
+  std::mt19937_64 rng(20261130);
+  JsonObjectReader with_plain;
+  JsonObjectReader simdjson_only(kDefaultMaxJsonBytes, false);
+  std::vector<std::string_view> keys;
+  size_t plain_reads = 0, compared = 0;
+  for (int round = 0; round < 60'000; ++round) {
+    std::string json = seeds[rng() % seeds.size()];
+    for (int edits = 1 + static_cast<int>(rng() % 3); edits > 0 && !json.empty(); --edits) {
+      const size_t at = rng() % json.size();
+      const char c = (rng() % 4 == 0) ? static_cast<char>(rng()) : alphabet[rng() % alphabet.size()];
+      switch (rng() % 3) {
+        case 0: json[at] = c; break;
+        case 1: json.insert(json.begin() + static_cast<std::ptrdiff_t>(at), c); break;
+        default: json.erase(at, 1); break;
+      }
+    }
+    RequestFields a = request_fields(), b = request_fields(), probe = request_fields();
+    const std::string fast = outcome_of(with_plain.read(json, a), a);
+    const std::string full = outcome_of(simdjson_only.read(json, b), b);
+    if (fast != full) {
+      CAPTURE(json);
+      CHECK(fast == full);
+    }
+    plain_reads += read_plain_object(json, probe, keys) ? 1 : 0;
+    ++compared;
+  }
+  // The plain pass really took part: many mutations leave a plain object.
+  CHECK(plain_reads > compared / 20);
+  MESSAGE(plain_reads << " of " << compared << " inputs read by the plain pass");
 }

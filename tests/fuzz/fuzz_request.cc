@@ -1,16 +1,48 @@
-// Request decoding (the hot path's parser): never a crash, and a request that parses
-// round-trips through the writer.
+// Request decoding (the hot path's parser): never a crash; a request that parses
+// round-trips through the writer; and the reader's plain pass answers exactly as
+// simdjson alone does (same error and message, or the same fields).
 
+#include <array>
 #include <cstdlib>
+#include <string>
 
+#include "topology/coupon/json_object.h"
 #include "topology/coupon/request.h"
 
 using namespace couponflow::coupon;
 
+namespace {
+
+using Fields = std::array<JsonField, 4>;
+
+Fields request_fields() {
+  return {JsonField{"requestId", JsonType::kString}, JsonField{"couponId", JsonType::kString},
+          JsonField{"userId", JsonType::kString}, JsonField{"requestedAt", JsonType::kInt64}};
+}
+
+bool same(const std::optional<JsonError>& a_err, const Fields& a, const std::optional<JsonError>& b_err, const Fields& b) {
+  if (a_err.has_value() != b_err.has_value()) return false;
+  if (a_err) return a_err->kind == b_err->kind && a_err->message == b_err->message;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].present != b[i].present || a[i].text != b[i].text || a[i].number != b[i].number) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view value(reinterpret_cast<const char*>(data), size);
+
+  static JsonObjectReader with_plain;
+  static JsonObjectReader simdjson_only(kDefaultMaxJsonBytes, false);
+  Fields a = request_fields(), b = request_fields();
+  const auto a_err = with_plain.read(value, a);
+  const auto b_err = simdjson_only.read(value, b);
+  if (!same(a_err, a, b_err, b)) std::abort();  // the plain pass changed an answer
+
   static RequestParser parser;
   CouponRequest request;
-  const std::string_view value(reinterpret_cast<const char*>(data), size);
   if (parser.parse(value, request)) return 0;  // undecidable: a DLQ verdict, never a crash
   const std::string again = request_json(request.request_id, request.coupon_id, request.user_id, request.requested_at);
   CouponRequest reparsed;

@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "topology/coupon/plain_json_object.h"
+
 namespace couponflow::coupon {
 namespace {
 
@@ -94,34 +96,20 @@ simdjson::error_code validate_scalar(simdjson::ondemand::value value, simdjson::
   return simdjson::INCORRECT_TYPE;
 }
 
-/// The first key given twice, if any. `keys` is reordered.
-std::optional<std::string_view> duplicate_key(std::vector<std::string_view>& keys) {
-  if (keys.size() <= 8) {
-    for (size_t i = 1; i < keys.size(); ++i) {
-      for (size_t j = 0; j < i; ++j) {
-        if (keys[i] == keys[j]) return keys[i];
-      }
-    }
-    return std::nullopt;
-  }
-  std::sort(keys.begin(), keys.end());
-  auto it = std::adjacent_find(keys.begin(), keys.end());
-  if (it != keys.end()) return *it;
-  return std::nullopt;
-}
-
 }  // namespace
 
 struct JsonObjectReader::Impl {
   size_t max_bytes;
+  bool plain_first;
   simdjson::ondemand::parser parser;
   simdjson::dom::parser validator;  // full validation of nested values, iterative
   std::string buffer;               // input copied here with simdjson's required padding
   std::vector<std::string_view> keys;
 };
 
-JsonObjectReader::JsonObjectReader(size_t max_bytes) : impl_(std::make_unique<Impl>()) {
+JsonObjectReader::JsonObjectReader(size_t max_bytes, bool plain_first) : impl_(std::make_unique<Impl>()) {
   impl_->max_bytes = max_bytes;
+  impl_->plain_first = plain_first;
 }
 JsonObjectReader::~JsonObjectReader() = default;
 
@@ -130,15 +118,24 @@ std::optional<JsonError> JsonObjectReader::read(std::string_view json, std::span
   auto malformed = [](std::string message) {
     return JsonError{JsonError::Kind::kMalformed, std::move(message)};
   };
-  for (auto& f : fields) {
-    f.present = false;
-    f.text.clear();
-    f.number = 0;
-  }
+  auto reset = [&] {
+    for (auto& f : fields) {
+      f.present = false;
+      f.text.clear();
+      f.number = 0;
+    }
+  };
+  reset();
   if (fields.size() > 64) throw std::invalid_argument("JsonObjectReader reads at most 64 fields");
   if (json.size() > impl_->max_bytes) {
     return JsonError{JsonError::Kind::kTooLarge,
                      fmt::format("{} bytes exceed the limit of {} bytes", json.size(), impl_->max_bytes)};
+  }
+  // Most objects are plain (see plain_json_object.h): one pass reads them. Whatever the
+  // plain pass gives up on, simdjson reads from the start.
+  if (impl_->plain_first) {
+    if (read_plain_object(json, fields, impl_->keys)) return std::nullopt;
+    reset();
   }
   const Shape shape = scan_shape(json);
   if (shape.error) return shape.error;

@@ -53,7 +53,9 @@ struct JsonError {
 /// Thread: one per thread (it keeps parser state).
 class JsonObjectReader {
  public:
-  explicit JsonObjectReader(size_t max_bytes = kDefaultMaxJsonBytes);
+  /// `plain_first`: plain objects (plain_json_object.h) are read by a single pass before
+  /// simdjson is tried; false sends everything to simdjson (tests compare the two).
+  explicit JsonObjectReader(size_t max_bytes = kDefaultMaxJsonBytes, bool plain_first = true);
   ~JsonObjectReader();
   JsonObjectReader(const JsonObjectReader&) = delete;
   JsonObjectReader& operator=(const JsonObjectReader&) = delete;
