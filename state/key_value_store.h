@@ -17,6 +17,10 @@ class ReadableStore {
   virtual ~ReadableStore() = default;
   virtual std::string_view name() const = 0;
   virtual std::optional<std::string_view> get(std::string_view key) = 0;
+  /// A hint that get(key) follows shortly: an implementation may start bringing what
+  /// that lookup touches into the CPU cache, so that the caller's work in between hides
+  /// the memory latency. Never changes what get returns; does nothing by default.
+  virtual void prefetch(std::string_view key) { (void)key; }
   /// Calls fn for every entry, unflushed writes included, until fn returns false. In
   /// no particular order; reads the whole store: for task start-up, not per record.
   virtual void for_each(const std::function<bool(std::string_view key, std::string_view value)>& fn) = 0;

@@ -131,6 +131,13 @@ std::optional<std::string_view> MaterializedStore::get(std::string_view key) {
   return keyspaces_[0]->get(key);
 }
 
+void MaterializedStore::prefetch(std::string_view key) {
+  // Only a hint: while a background restore owns the cache, or a bulk restore runs, it
+  // is not worth waiting for (nor safe to touch the cache).
+  if (background_.valid() || bulk_) return;
+  keyspaces_[0]->cache().prefetch(key);
+}
+
 void MaterializedStore::for_each(const std::function<bool(std::string_view, std::string_view)>& fn) {
   settle();
   if (bulk_) throw_bulk_restoring(spec_.name, "for_each");

@@ -55,6 +55,7 @@ class MaterializedStore final : public KeyValueStore {
   const StoreSpec& spec() const { return spec_; }
 
   std::optional<std::string_view> get(std::string_view key) override;
+  void prefetch(std::string_view key) override;
   void for_each(const std::function<bool(std::string_view, std::string_view)>& fn) override;
   void put(std::string_view key, std::string_view value) override;
   void remove(std::string_view key) override;

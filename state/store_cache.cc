@@ -93,6 +93,11 @@ void StoreCache::grow() {
   }
 }
 
+void StoreCache::prefetch(std::string_view key) const {
+  if (slots_.empty()) return;
+  __builtin_prefetch(&slots_[static_cast<size_t>(hash_string(key)) & (slots_.size() - 1)]);
+}
+
 StoreCache::Entry* StoreCache::find(std::string_view key) {
   Node* node = find_node(key, hash_string(key));
   return node == nullptr ? nullptr : &node->entry;

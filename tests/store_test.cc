@@ -318,6 +318,7 @@ TEST_CASE("a store cache agrees with a map through writes, undos, flushes and ev
   std::map<std::string, std::optional<std::string>> model;  // what the cache should know
   std::map<std::string, std::optional<std::string>> dirty;  // written since the last flush
   auto key = [&] { return fmt::format("k{}", rng() % 3000); };
+  cache.prefetch("k1");  // a hint only, even with no index yet
   auto check_all = [&] {
     REQUIRE(cache.size() == model.size());
     for (const auto& [k, v] : model) {
@@ -338,6 +339,7 @@ TEST_CASE("a store cache agrees with a map through writes, undos, flushes and ev
       const auto value = rng() % 5 == 0 ? std::nullopt : std::optional<std::string>(fmt::format("v{}", rng() % 1000));
       switch (rng() % 4) {
         case 0: {
+          cache.prefetch(k);
           const StoreCache::Entry* e = cache.find(k);
           CHECK((e != nullptr) == model.contains(k));
           break;
@@ -517,6 +519,7 @@ TEST_CASE("a store restoring in bulk refuses reads: its content is in no cache u
   s.begin_bulk_restore();
   s.apply("a1", "x");
   CHECK_THROWS_AS(s.get("a1"), std::logic_error);
+  s.prefetch("a1");  // only a hint: neither refused nor answered
   CHECK_THROWS_AS(s.end_bulk_restore(), std::logic_error);  // not flushed yet
   s.flush(Offset{1});
   s.end_bulk_restore();
@@ -592,6 +595,8 @@ TEST_CASE("a bulk restore finished in the background is the store's only busines
   MaterializedStore& store = *held.store;
   CHECK_FALSE(store.settled());
   CHECK_FALSE(store.settled());  // asking never waits, and changes nothing
+  store.prefetch("auser-1");     // a hint neither waits nor touches the cache being filled
+  CHECK_FALSE(store.settled());
   held.release();
   CHECK(store.position() == Offset{30'000});  // waits for the background work
   CHECK(store.settled());
