@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <deque>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -107,6 +108,18 @@ std::filesystem::path Fleet::current_log(const std::string& name) const {
     if (r->name == name) return r->log;
   }
   return {};
+}
+
+std::string Fleet::log_tail(const std::string& name, size_t lines) const {
+  std::ifstream in(current_log(name));
+  std::deque<std::string> tail;
+  for (std::string line; std::getline(in, line);) {
+    tail.push_back(std::move(line));
+    if (tail.size() > lines) tail.pop_front();
+  }
+  std::string out;
+  for (const auto& line : tail) out += line + '\n';
+  return out;
 }
 
 std::vector<std::string> Fleet::names() const {

@@ -57,6 +57,9 @@ class Fleet {
 
   std::filesystem::path state_dir(const std::string& name) const { return dir_ / ("state-" + name); }
   std::filesystem::path current_log(const std::string& name) const;
+  /// The last `lines` lines of the instance's current log, for a failure message (a
+  /// test's logs are deleted with its directory).
+  std::string log_tail(const std::string& name, size_t lines = 40) const;
   /// HOST:PORT of the instance's /metrics, /healthz and /readyz, once it listens.
   std::optional<std::string> metrics_address(const std::string& name) const;
   std::vector<std::string> names() const;

@@ -17,6 +17,7 @@
 #include "ops/http/http_get.h"
 #include "ops/http/http_server.h"
 #include "tests/support/embedded_cluster.h"
+#include "tests/support/fleet_checks.h"
 #include "tests/support/temp_dir.h"
 #include "topology/coupon/json_object.h"
 
@@ -267,7 +268,7 @@ TEST_CASE("after a processor is killed, queries answer from the instance that to
     CHECK(get_settled(api, fmt::format("/api/coupons/{}/holders/u2", c)).status == 200);
   }
   MESSAGE("503 answers after the kill: " << unavailable);
-  CHECK(fleet.stop("a") == 0);
+  check_graceful_stop(fleet, "a");
   const auto report = cluster.verify();
   CHECK_MESSAGE(report.ok(), ops::format_report(report));
 }

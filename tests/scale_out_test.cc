@@ -9,6 +9,7 @@
 
 #include "common/murmur2.h"
 #include "tests/support/embedded_cluster.h"
+#include "tests/support/fleet_checks.h"
 #include "ops/fleet.h"
 
 using namespace couponflow;
@@ -59,14 +60,14 @@ TEST_CASE("3 instances under load, one killed and restarted, another added and r
   }
   fleet.start("d", cluster.guarantee_flags());  // scale out...
   pause(7);
-  CHECK(fleet.stop("d") == 0);  // ...and back in, gracefully
+  check_graceful_stop(fleet, "d");  // ...and back in, gracefully
   pause(5);
   stop_load = true;
   load.join();
 
   cluster.wait_until_all_answered(std::chrono::seconds(120));
   for (const char* name : {"a", "b", "c"}) CHECK_MESSAGE(fleet.running(name), name << " is not running");
-  for (const char* name : {"a", "b", "c"}) CHECK(fleet.stop(name) == 0);
+  for (const char* name : {"a", "b", "c"}) check_graceful_stop(fleet, name);
 
   auto report = cluster.verify();
   CHECK_MESSAGE(report.ok(), ops::format_report(report));

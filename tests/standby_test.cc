@@ -6,6 +6,7 @@
 
 #include "common/murmur2.h"
 #include "tests/support/embedded_cluster.h"
+#include "tests/support/fleet_checks.h"
 #include "ops/fleet.h"
 
 using namespace couponflow;
@@ -57,7 +58,7 @@ Failover kill_and_take_over(bool standby) {
   cluster.request("after-kill", coupons[*owned_by_a.begin()], "late-user");
   cluster.flush();
   cluster.wait_until_all_answered();  // b has taken over and decided it
-  CHECK(fleet.stop("b") == 0);
+  check_graceful_stop(fleet, "b");
 
   Failover f;
   f.holdings = static_cast<int64_t>(owned_by_a.size()) * kPerPartition;

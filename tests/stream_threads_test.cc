@@ -14,6 +14,7 @@
 #include "ops/http/http_get.h"
 #include "processor/task_directories.h"
 #include "tests/support/embedded_cluster.h"
+#include "tests/support/fleet_checks.h"
 
 using namespace couponflow;
 using namespace couponflow::testing;
@@ -220,7 +221,7 @@ TEST_CASE("instances of two stream threads under load, one killed and restarted:
     fleet.start("b", cluster.guarantee_flags());
     pause(5);
   }
-  CHECK(fleet.stop("a") == 0);  // a leaves gracefully and comes back
+  check_graceful_stop(fleet, "a");  // a leaves gracefully and comes back
   pause(4);
   fleet.start("a", cluster.guarantee_flags());
   pause(5);
@@ -229,7 +230,7 @@ TEST_CASE("instances of two stream threads under load, one killed and restarted:
 
   cluster.wait_until_all_answered(std::chrono::seconds(120));
   for (const char* name : {"a", "b"}) CHECK_MESSAGE(fleet.running(name), name << " is not running");
-  for (const char* name : {"a", "b"}) CHECK(fleet.stop(name) == 0);
+  for (const char* name : {"a", "b"}) check_graceful_stop(fleet, name);
   auto report = cluster.verify();
   CHECK_MESSAGE(report.ok(), ops::format_report(report));
   CHECK(report.requests == sent.load());
