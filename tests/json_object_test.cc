@@ -250,3 +250,39 @@ TEST_CASE("the reader gives the same answer with and without the plain pass, for
   CHECK(plain_reads > compared / 20);
   MESSAGE(plain_reads << " of " << compared << " inputs read by the plain pass");
 }
+
+TEST_CASE("strings are written the same whatever their length and wherever the special bytes fall") {
+  // Random strings from pieces whose escaped form is known on its own, so the expected
+  // output is the pieces' forms in order: this covers the word-at-a-time plain prefix
+  // (a special byte at every position of a word, before, in and after it).
+  struct Piece {
+    std::string in, out;
+  };
+  const std::vector<Piece> pieces{
+      {"a", "a"}, {"Z", "Z"}, {"-", "-"}, {"0", "0"}, {"~", "~"}, {"\x7f", "\x7f"}, {" ", " "},
+      {"\"", "\\\""}, {"\\", "\\\\"}, {"\n", "\\n"}, {"\x01", "\\u0001"}, {"\x1f", "\\u001f"},
+      {"\xc3\xa9", "\xc3\xa9"}, {"\xe2\x82\xac", "\xe2\x82\xac"}, {"\xf0\x9f\x8e\x9f", "\xf0\x9f\x8e\x9f"},
+      {"\xff", "\xef\xbf\xbd"}, {"\xc3", "\xef\xbf\xbd"},  // never UTF-8; a lead byte with no continuation
+  };
+  std::mt19937_64 rng(8);
+  for (int round = 0; round < 20'000; ++round) {
+    std::string in, expected = "\"";
+    const size_t plain_run = rng() % 20;  // a long plain start, then anything
+    for (size_t i = 0; i < plain_run; ++i) {
+      in += 'p';
+      expected += 'p';
+    }
+    for (size_t n = rng() % 12; n > 0; --n) {
+      const Piece& p = pieces[rng() % pieces.size()];
+      in += p.in;
+      expected += p.out;
+    }
+    expected += '"';
+    std::string out;
+    append_json_string(out, in);
+    if (out != expected) {
+      CAPTURE(in);
+      REQUIRE(out == expected);
+    }
+  }
+}
