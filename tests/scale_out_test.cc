@@ -3,11 +3,10 @@
 
 #include <doctest/doctest.h>
 
-#include <atomic>
-#include <random>
 #include <thread>
 
 #include "common/murmur2.h"
+#include "tests/support/background_load.h"
 #include "tests/support/embedded_cluster.h"
 #include "tests/support/fleet_checks.h"
 #include "ops/fleet.h"
@@ -30,25 +29,7 @@ TEST_CASE("3 instances under load, one killed and restarted, another added and r
   for (const char* name : {"a", "b", "c"}) fleet.start(name, cluster.guarantee_flags());
 
   // Load at ~800 requests/s from the test, for the whole scenario.
-  std::atomic<bool> stop_load{false};
-  std::atomic<int64_t> sent{0};
-  std::thread load([&] {
-    kafka::KafkaProducer producer(cluster.client());
-    std::mt19937 rng(5);
-    while (!stop_load) {
-      for (int i = 0; i < 8; ++i) {
-        const int64_t n = sent++;
-        const std::string& coupon = coupons[rng() % coupons.size()];
-        producer.send("coupon-issuance", std::nullopt,
-                      Message{coupon, coupon::request_json(fmt::format("r{}", n), coupon,
-                                                           fmt::format("u{}", rng() % 4000), EmbeddedCluster::now()),
-                              EmbeddedCluster::now(), {}});
-      }
-      producer.poll();
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    producer.flush(30'000);
-  });
+  BackgroundLoad load(cluster, coupons, 4000, 5);
   auto pause = [](int seconds) { std::this_thread::sleep_for(std::chrono::seconds(seconds)); };
 
   pause(6);
@@ -62,8 +43,7 @@ TEST_CASE("3 instances under load, one killed and restarted, another added and r
   pause(7);
   check_graceful_stop(fleet, "d");  // ...and back in, gracefully
   pause(5);
-  stop_load = true;
-  load.join();
+  load.stop();
 
   cluster.wait_until_all_answered(std::chrono::seconds(120));
   for (const char* name : {"a", "b", "c"}) CHECK_MESSAGE(fleet.running(name), name << " is not running");
@@ -71,20 +51,6 @@ TEST_CASE("3 instances under load, one killed and restarted, another added and r
 
   auto report = cluster.verify();
   CHECK_MESSAGE(report.ok(), ops::format_report(report));
-  CHECK(report.requests == sent.load());
-
-  // Each partition ran on exactly one instance at a time.
-  const auto periods = fleet.ownership();
-  CHECK(periods.size() >= kPartitions);
-  for (size_t i = 0; i < periods.size(); ++i) {
-    for (size_t j = i + 1; j < periods.size(); ++j) {
-      const auto& x = periods[i];
-      const auto& y = periods[j];
-      if (x.partition != y.partition) continue;
-      const bool overlap = x.from_ms < y.to_ms && y.from_ms < x.to_ms;
-      CHECK_MESSAGE(!overlap, "partition " << x.partition << " ran on " << x.instance << " [" << x.from_ms << ", "
-                                           << x.to_ms << ") and on " << y.instance << " [" << y.from_ms << ", "
-                                           << y.to_ms << ")");
-    }
-  }
+  CHECK(report.requests == load.sent());
+  check_one_owner_at_a_time(fleet, kPartitions);
 }

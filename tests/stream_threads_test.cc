@@ -6,13 +6,13 @@
 #include <prometheus/text_serializer.h>
 
 #include <atomic>
-#include <random>
 #include <thread>
 
 #include "common/murmur2.h"
 #include "ops/fleet.h"
 #include "ops/http/http_get.h"
 #include "processor/task_directories.h"
+#include "tests/support/background_load.h"
 #include "tests/support/embedded_cluster.h"
 #include "tests/support/fleet_checks.h"
 
@@ -194,25 +194,7 @@ TEST_CASE("instances of two stream threads under load, one killed and restarted:
                     "num.stream.threads=2", "-X", "num.standby.replicas=1"});
   for (const char* name : {"a", "b"}) fleet.start(name, cluster.guarantee_flags());
 
-  std::atomic<bool> stop_load{false};
-  std::atomic<int64_t> sent{0};
-  std::thread load([&] {
-    kafka::KafkaProducer producer(cluster.client());
-    std::mt19937 rng(11);
-    while (!stop_load) {
-      for (int i = 0; i < 8; ++i) {
-        const int64_t n = sent++;
-        const std::string& coupon = coupons[rng() % coupons.size()];
-        producer.send("coupon-issuance", std::nullopt,
-                      Message{coupon, coupon::request_json(fmt::format("r{}", n), coupon,
-                                                           fmt::format("u{}", rng() % 3000), EmbeddedCluster::now()),
-                              EmbeddedCluster::now(), {}});
-      }
-      producer.poll();
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    producer.flush(30'000);
-  });
+  BackgroundLoad load(cluster, coupons, 3000, 11);
   auto pause = [](int seconds) { std::this_thread::sleep_for(std::chrono::seconds(seconds)); };
   pause(6);
   for (int round = 0; round < 2; ++round) {  // b crashes and comes back
@@ -225,26 +207,13 @@ TEST_CASE("instances of two stream threads under load, one killed and restarted:
   pause(4);
   fleet.start("a", cluster.guarantee_flags());
   pause(5);
-  stop_load = true;
-  load.join();
+  load.stop();
 
   cluster.wait_until_all_answered(std::chrono::seconds(120));
   for (const char* name : {"a", "b"}) CHECK_MESSAGE(fleet.running(name), name << " is not running");
   for (const char* name : {"a", "b"}) check_graceful_stop(fleet, name);
   auto report = cluster.verify();
   CHECK_MESSAGE(report.ok(), ops::format_report(report));
-  CHECK(report.requests == sent.load());
-
-  // Each partition ran in one place at a time: one thread of one instance.
-  const auto periods = fleet.ownership();
-  CHECK(periods.size() >= kPartitions);
-  for (size_t i = 0; i < periods.size(); ++i) {
-    for (size_t j = i + 1; j < periods.size(); ++j) {
-      const auto& x = periods[i];
-      const auto& y = periods[j];
-      if (x.partition != y.partition) continue;
-      CHECK_MESSAGE(!(x.from_ms < y.to_ms && y.from_ms < x.to_ms),
-                    "partition " << x.partition << " ran on " << x.instance << " and " << y.instance << " at once");
-    }
-  }
+  CHECK(report.requests == load.sent());
+  check_one_owner_at_a_time(fleet, kPartitions);  // one thread of one instance at a time
 }
