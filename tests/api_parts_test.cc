@@ -220,6 +220,10 @@ TEST_CASE("pooled keep-alive GETs: answers, a connection the server closed is re
   CHECK(pool.get(address, "/x", 2'000).status == 200);  // the pool is still usable
   CHECK(pool.get("127.0.0.1:1", "/x", 1'000).status == 0);  // nobody listens
   for (auto& respond : held) respond(ops::HttpResponse::json(200, "{}"));
+  // The callbacks hold their connections' coroutines, which need the server's
+  // io_context to be destroyed: they must go before the server does (ASan saw a
+  // use-after-free when an answer was still queued as the server stopped).
+  held.clear();
   server.stop();
 }
 
