@@ -311,9 +311,7 @@ int run_parse(const Workload& w, int rounds) {
   }
   coupon::JsonObjectReader with_plain;
   coupon::JsonObjectReader simdjson_only(coupon::kDefaultMaxJsonBytes, false);
-  std::array<coupon::JsonField, 4> fields{
-      coupon::JsonField{"requestId", coupon::JsonType::kString}, coupon::JsonField{"couponId", coupon::JsonType::kString},
-      coupon::JsonField{"userId", coupon::JsonType::kString}, coupon::JsonField{"requestedAt", coupon::JsonType::kInt64}};
+  coupon::RequestFields fields = coupon::request_fields();
   auto ns_per_request = [&](coupon::JsonObjectReader& reader) {
     uint64_t bytes = 0;
     const double start = thread_cpu_seconds();

@@ -10,6 +10,7 @@
 
 #include "topology/coupon/json_object.h"
 #include "topology/coupon/plain_json_object.h"
+#include "topology/coupon/request.h"
 
 using namespace couponflow::coupon;
 using couponflow::append_json_string;
@@ -147,12 +148,6 @@ TEST_CASE("any bytes are written as a valid JSON string: invalid UTF-8 becomes U
 }
 
 namespace {
-
-using RequestFields = std::array<JsonField, 4>;
-RequestFields request_fields() {
-  return {JsonField{"requestId", JsonType::kString}, JsonField{"couponId", JsonType::kString},
-          JsonField{"userId", JsonType::kString}, JsonField{"requestedAt", JsonType::kInt64}};
-}
 
 /// What a read gave: the error, or every field's value.
 std::string outcome_of(const std::optional<JsonError>& err, const RequestFields& fields) {

@@ -2,7 +2,6 @@
 // round-trips through the writer; and the reader's plain pass answers exactly as
 // simdjson alone does (same error and message, or the same fields).
 
-#include <array>
 #include <cstdlib>
 #include <string>
 
@@ -13,14 +12,7 @@ using namespace couponflow::coupon;
 
 namespace {
 
-using Fields = std::array<JsonField, 4>;
-
-Fields request_fields() {
-  return {JsonField{"requestId", JsonType::kString}, JsonField{"couponId", JsonType::kString},
-          JsonField{"userId", JsonType::kString}, JsonField{"requestedAt", JsonType::kInt64}};
-}
-
-bool same(const std::optional<JsonError>& a_err, const Fields& a, const std::optional<JsonError>& b_err, const Fields& b) {
+bool same(const std::optional<JsonError>& a_err, const RequestFields& a, const std::optional<JsonError>& b_err, const RequestFields& b) {
   if (a_err.has_value() != b_err.has_value()) return false;
   if (a_err) return a_err->kind == b_err->kind && a_err->message == b_err->message;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -36,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   static JsonObjectReader with_plain;
   static JsonObjectReader simdjson_only(kDefaultMaxJsonBytes, false);
-  Fields a = request_fields(), b = request_fields();
+  RequestFields a = request_fields(), b = request_fields();
   const auto a_err = with_plain.read(value, a);
   const auto b_err = simdjson_only.read(value, b);
   if (!same(a_err, a, b_err, b)) std::abort();  // the plain pass changed an answer

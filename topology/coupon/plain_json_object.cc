@@ -30,16 +30,6 @@ bool is_string_stop(unsigned char c) { return c == '"' || c == '\\' || c < 0x20;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-/// Equality of short names, inline: a library memcmp call per key compared cost more
-/// than the comparison.
-bool same_name(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i] != b[i]) return false;
-  }
-  return true;
-}
-
 class PlainCursor {
  public:
   explicit PlainCursor(std::string_view json) : p_(json.data()), end_(json.data() + json.size()) {}
@@ -152,7 +142,7 @@ bool read_plain_object(std::string_view json, std::span<JsonField> fields, std::
       if (in.at_end()) return false;
       JsonField* field = nullptr;
       for (size_t i = 0; i < fields.size() && field == nullptr; ++i) {
-        if (same_name(fields[i].name, key)) {
+        if (fields[i].name == key) {
           if ((known_seen >> i) & 1) return false;  // given twice
           known_seen |= uint64_t{1} << i;
           field = &fields[i];

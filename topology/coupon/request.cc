@@ -4,6 +4,11 @@
 
 namespace couponflow::coupon {
 
+RequestFields request_fields() {
+  return {JsonField{"requestId", JsonType::kString}, JsonField{"couponId", JsonType::kString},
+          JsonField{"userId", JsonType::kString}, JsonField{"requestedAt", JsonType::kInt64}};
+}
+
 std::optional<DlqVerdict> RequestParser::parse(std::string_view value, CouponRequest& out) {
   if (auto err = reader_.read(value, fields_)) {
     DlqReason reason = DlqReason::kMalformed;
