@@ -220,11 +220,51 @@ TEST_CASE("pooled keep-alive GETs: answers, a connection the server closed is re
   CHECK(pool.get(address, "/x", 2'000).status == 200);  // the pool is still usable
   CHECK(pool.get("127.0.0.1:1", "/x", 1'000).status == 0);  // nobody listens
   for (auto& respond : held) respond(ops::HttpResponse::json(200, "{}"));
-  // The callbacks hold their connections' coroutines, which need the server's
-  // io_context to be destroyed: they must go before the server does (ASan saw a
-  // use-after-free when an answer was still queued as the server stopped).
-  held.clear();
   server.stop();
+}
+
+TEST_CASE("a respond callback that outlives its server does nothing; one dropped unanswered closes its connection") {
+  std::mutex kept_mutex;
+  std::vector<ops::HttpRespond> kept;
+  auto server = std::make_unique<ops::HttpServer>(
+      "127.0.0.1:0",
+      [&](ops::HttpRequest&& request, ops::HttpRespond respond) {
+        if (request.path == "/drop") return;  // never answered, and let go of at once
+        std::lock_guard lock(kept_mutex);
+        kept.push_back(std::move(respond));
+      },
+      ops::HttpServerOptions{.what = "test"});
+  const std::string address = fmt::format("127.0.0.1:{}", server->port());
+  ops::HttpClientPool pool;
+
+  // The server closes the connection instead of keeping it until it stops.
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(pool.get(address, "/drop", 30'000).status == 0);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+
+  // Two connections wait for answers that come only after the server has stopped, and
+  // after it is destroyed. Before the server owned them, the last callback owned the
+  // suspended connection, and its destruction used the freed io_context (ASan:
+  // heap-use-after-free).
+  CHECK(pool.get(address, "/kept", 200).status == 0);
+  CHECK(pool.get(address, "/kept", 200).status == 0);
+  // The handler ran when each request arrived, before the client gave up; wait for it
+  // all the same rather than trust the timing.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    {
+      std::lock_guard lock(kept_mutex);
+      if (kept.size() == 2 || std::chrono::steady_clock::now() > deadline) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  REQUIRE(kept.size() == 2);
+  server->stop();
+  kept[0](ops::HttpResponse::json(200, "{}"));
+  server.reset();
+  kept[1](ops::HttpResponse::json(200, "{}"));
+  kept[0](ops::HttpResponse::json(200, "{}"));  // a second answer is ignored as well
+  kept.clear();
 }
 
 TEST_CASE("connections beyond the server's limit are answered 503 and closed; freed places are taken again") {

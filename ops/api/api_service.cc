@@ -61,9 +61,9 @@ std::string generate_request_id() {
 }  // namespace
 
 struct ApiService::Impl {
-  // First, so destroyed last: whatever still holds an answer (a long poll's wait, a
-  // producer completion, a timer) lets go of it while the server's io_context exists.
-  // It is stopped before anything else goes (~ApiService).
+  // Stopped before anything else goes (~ApiService), so no handler runs on a member
+  // already destroyed. Whatever still holds an answer after that (a long poll's wait, a
+  // producer completion, a timer) holds only a no-op (see HttpRespond).
   std::unique_ptr<HttpServer> server;
   AppConfig config;
   kafka::ClientProperties client;

@@ -11,6 +11,7 @@
 #include "common/errors.h"
 #include "common/json_string.h"
 #include "common/log.h"
+#include "ops/http/pending_answers.h"
 
 namespace couponflow::ops {
 
@@ -20,7 +21,41 @@ namespace http = beast::http;
 using asio::ip::tcp;
 
 namespace {
+
 constexpr size_t kMaxDrainBytes = 1 << 20;  // read and dropped after refusing a request
+
+/// A connection suspended in `dispatch`: resumed on its own executor.
+template <class Completion, class Executor>
+class PendingCompletion final : public PendingAnswer {
+ public:
+  PendingCompletion(Completion completion, Executor executor)
+      : completion_(std::move(completion)), executor_(std::move(executor)) {}
+  void resume(HttpResponse&& response) override {
+    asio::post(executor_, [completion = std::move(completion_), response = std::move(response)]() mutable {
+      std::move(completion)(std::move(response));
+    });
+  }
+
+ private:
+  Completion completion_;
+  Executor executor_;
+};
+
+/// What a respond callback holds: the name of its answer, and a weak reference to the
+/// server's registry. The last copy of a callback that never answered lets go of the
+/// connection (as dropping the coroutine used to); after the server is gone it does nothing.
+struct RespondTicket {
+  RespondTicket(const std::shared_ptr<PendingAnswers>& registry, uint64_t answer_id)
+      : answers(registry), id(answer_id) {}
+  ~RespondTicket() {
+    if (auto registry = answers.lock()) registry->abandon(id);
+  }
+  RespondTicket(const RespondTicket&) = delete;
+  RespondTicket& operator=(const RespondTicket&) = delete;
+  std::weak_ptr<PendingAnswers> answers;
+  uint64_t id;
+};
+
 }  // namespace
 
 HttpResponse HttpResponse::error(int status, std::string_view sentence) {
@@ -45,19 +80,22 @@ struct HttpServer::Impl {
   tcp::acceptor acceptor{io};
   std::vector<std::thread> threads;
   std::atomic<size_t> connections{0};  // sessions open now
+  // Closed by stop() after the threads have joined, while `io` still exists.
+  std::shared_ptr<PendingAnswers> pending = std::make_shared<PendingAnswers>();
 
   explicit Impl(HttpServerOptions o) : options(std::move(o)), io(std::max(1, options.threads)) {}
 
   // Hands the request to the handler and resumes when it responds, from whatever thread.
+  // The suspended connection is registered in `pending`; the respond callback only names
+  // it, so a callback that outlives the server cannot destroy a connection late.
   asio::awaitable<HttpResponse> dispatch(HttpRequest request) {
     auto initiate = [this, &request](auto completion) {
-      using Completion = decltype(completion);
       auto executor = asio::get_associated_executor(completion, io.get_executor());
-      auto shared = std::make_shared<Completion>(std::move(completion));
-      auto answered = std::make_shared<std::atomic<bool>>(false);
-      handler(std::move(request), [shared, executor, answered](HttpResponse response) {
-        if (answered->exchange(true)) return;  // the first answer wins (see HttpRespond)
-        asio::post(executor, [shared, response = std::move(response)]() mutable { (*shared)(std::move(response)); });
+      const uint64_t id = pending->add(
+          std::make_unique<PendingCompletion<decltype(completion), decltype(executor)>>(std::move(completion), executor));
+      auto ticket = std::make_shared<RespondTicket>(pending, id);
+      handler(std::move(request), [ticket](HttpResponse response) {
+        if (auto answers = ticket->answers.lock()) answers->answer(ticket->id, std::move(response));
       });
     };
     co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(HttpResponse)>(initiate,
@@ -201,6 +239,9 @@ void HttpServer::stop() {
   for (auto& t : impl_->threads) {
     if (t.joinable()) t.join();
   }
+  // Connections still waiting for an answer go now, while the io_context they post to
+  // on destruction exists; answers given later find nothing to resume.
+  impl_->pending->close();
 }
 
 std::string HttpServer::host() const { return impl_->acceptor.local_endpoint().address().to_string(); }

@@ -36,8 +36,9 @@ struct HttpResponse {
 /// Answers a request by calling `respond`, from any thread, now or later (a long poll
 /// answers when a decision arrives or its wait ends). The first call answers; later ones
 /// are ignored, so a timeout and a late completion may race to answer.
-/// A respond callback must not outlive its server: it owns the suspended coroutine of
-/// its connection, whose destruction posts to the server's io_context.
+/// The server owns the waiting connection, not the callback: a callback called after the
+/// server stopped does nothing, and one dropped without being called closes the
+/// connection.
 using HttpRespond = std::function<void(HttpResponse)>;
 using HttpHandler = std::function<void(HttpRequest&&, HttpRespond)>;
 
