@@ -1,16 +1,15 @@
 #include "ops/fleet.h"
 
 #include <algorithm>
-#include <ctime>
 #include <deque>
 #include <fstream>
-#include <regex>
 #include <set>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "common/errors.h"
+#include "ops/instance_events_reader.h"
 
 namespace couponflow::ops {
 namespace {
@@ -20,25 +19,7 @@ int64_t now_ms() {
       .count();
 }
 
-/// The partition of a "... ] task 0_<p> ..." line, or -1.
-int task_partition(const std::string& line) {
-  const auto pos = line.find("] task 0_");
-  return pos == std::string::npos ? -1 : std::atoi(line.c_str() + pos + 9);
-}
-
 }  // namespace
-
-int64_t log_line_time_ms(const std::string& line) {
-  std::tm tm{};
-  int ms = 0;
-  if (std::sscanf(line.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                  &tm.tm_min, &tm.tm_sec, &ms) != 7) {
-    return 0;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
-}
 
 Fleet::Fleet(std::string executable, std::string bootstrap, std::filesystem::path dir,
              std::vector<std::string> common_args)
@@ -58,23 +39,27 @@ void Fleet::start(const std::string& name, const std::vector<std::string>& extra
   argv.insert(argv.end(), common_args_.begin(), common_args_.end());
   argv.insert(argv.end(), extra.begin(), extra.end());
   if (std::find(argv.begin(), argv.end(), "--metrics-listen") == argv.end()) {
-    // Instances share the host: each takes a free port, found in its log.
+    // Instances share the host: each takes a free port, found in its events.
     argv.insert(argv.end(), {"--metrics-listen", "127.0.0.1:0"});
   }
   int run = 1;
   for (const auto& r : runs_) run += r.name == name ? 1 : 0;
   const auto log = dir_ / fmt::format("{}-{}.log", name, run);
-  runs_.push_back({name, log, std::nullopt});
+  // What the fleet reports (ownership, restores, the status address) comes from here;
+  // the log is for people.
+  const auto events = dir_ / fmt::format("{}-{}.events", name, run);
+  argv.insert(argv.end(), {"--events-file", events.string()});
+  runs_.push_back({name, log, events, std::nullopt});
   processes_[name] = std::make_unique<ChildProcess>(argv, log);
 }
 
 std::optional<std::string> Fleet::metrics_address(const std::string& name) const {
-  std::ifstream in(current_log(name));
-  const std::string marker = "serving /metrics, /healthz and /readyz on ";
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto at = line.find(marker);
-    if (at != std::string::npos) return line.substr(at + marker.size());
+  for (auto r = runs_.rbegin(); r != runs_.rend(); ++r) {
+    if (r->name != name) continue;
+    for (const auto& e : read_instance_events(r->events)) {
+      if (e.event == "listening" && e.what == "status") return e.address;
+    }
+    return std::nullopt;
   }
   return std::nullopt;
 }
@@ -132,14 +117,12 @@ std::vector<Ownership> Fleet::ownership() const {
   std::vector<Ownership> out;
   for (const auto& run : runs_) {
     std::map<int, int64_t> open;
-    std::ifstream in(run.log);
-    for (std::string line; std::getline(in, line);) {
-      const int p = task_partition(line);
-      if (p < 0) continue;
-      if (line.find("RESTORING -> RUNNING") != std::string::npos) open[p] = log_line_time_ms(line);
-      if (line.find("RUNNING -> CLOSED") != std::string::npos && open.contains(p)) {
-        out.push_back({run.name, p, open[p], log_line_time_ms(line)});
-        open.erase(p);
+    for (const auto& e : read_instance_events(run.events)) {
+      if (e.event != "task_state") continue;
+      if (e.to == "RUNNING") open[e.partition] = e.time_ms;
+      if (e.from == "RUNNING" && open.contains(e.partition)) {
+        out.push_back({run.name, e.partition, open[e.partition], e.time_ms});
+        open.erase(e.partition);
       }
     }
     for (const auto& [p, from] : open) out.push_back({run.name, p, from, run.killed_ms.value_or(INT64_MAX)});
@@ -156,14 +139,12 @@ std::map<std::string, std::vector<int>> Fleet::running_partitions() const {
 }
 
 std::vector<RestoreStat> Fleet::restores() const {
-  static const std::regex restored(R"(\[(\S+)\] task 0_(\d+): restored (\d+) records \((\d+) bytes\) in ([0-9.]+) s)");
   std::vector<RestoreStat> out;
   for (const auto& run : runs_) {
-    std::ifstream in(run.log);
-    for (std::string line; std::getline(in, line);) {
-      std::smatch m;
-      if (!std::regex_search(line, m, restored)) continue;
-      out.push_back({m[1], std::stoi(m[2]), std::stoll(m[3]), std::stoll(m[4]), std::stod(m[5])});
+    for (const auto& e : read_instance_events(run.events)) {
+      if (e.event == "task_restored") {
+        out.push_back({run.name, e.partition, e.records, e.bytes, static_cast<double>(e.millis) / 1000});
+      }
     }
   }
   return out;

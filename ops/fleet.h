@@ -1,7 +1,7 @@
 #pragma once
 // A fleet of `couponflow process` instances run as child processes of this one (demo,
-// drills, tests), and what their logs say: who ran which partition when, and what
-// each restore cost.
+// drills, tests), and what their events files say: who ran which partition when, and
+// what each restore cost.
 
 #include <atomic>
 #include <chrono>
@@ -25,7 +25,7 @@ struct Ownership {
   int64_t to_ms;  // INT64_MAX: still running
 };
 
-/// One completed restore, from a "task 0_p: restored ..." log line.
+/// One completed restore of a task (a task_restored event).
 struct RestoreStat {
   std::string instance;
   int partition;
@@ -66,7 +66,7 @@ class Fleet {
 
   std::vector<Ownership> ownership() const;
   std::vector<RestoreStat> restores() const;
-  /// Partitions each running instance runs now (from the logs).
+  /// Partitions each running instance runs now (from the events).
   std::map<std::string, std::vector<int>> running_partitions() const;
   /// Waits until every partition runs on exactly one running instance, every running
   /// instance has work (when there are enough partitions), and that has held for
@@ -78,7 +78,8 @@ class Fleet {
  private:
   struct Run {
     std::string name;
-    std::filesystem::path log;
+    std::filesystem::path log;     // for people
+    std::filesystem::path events;  // for this class (--events-file)
     std::optional<int64_t> killed_ms;
   };
 
@@ -89,8 +90,5 @@ class Fleet {
   std::map<std::string, std::unique_ptr<ChildProcess>> processes_;
   std::vector<Run> runs_;
 };
-
-/// Wall-clock milliseconds of a log line (they start with an ISO-8601 UTC time).
-int64_t log_line_time_ms(const std::string& line);
 
 }  // namespace couponflow::ops

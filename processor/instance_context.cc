@@ -1,5 +1,6 @@
 #include "processor/instance_context.h"
 
+#include "processor/instance_events.h"
 #include "state/rocksdb/rocksdb_store.h"
 #include "state/state_directory.h"
 
@@ -11,7 +12,9 @@ InstanceContext::InstanceContext(const StreamsConfig& config)
       store_factory_(std::make_unique<state::RocksDbStoreFactory>()),
       cache_budget_(std::make_shared<state::CacheBudget>(config.store_cache_bytes)),
       task_directories_(std::max(1, config.num_stream_threads)),
-      ready_(static_cast<size_t>(std::max(1, config.num_stream_threads))) {}
+      ready_(static_cast<size_t>(std::max(1, config.num_stream_threads))) {
+  if (!config.events_file.empty()) events_ = std::make_unique<InstanceEvents>(config.events_file);
+}
 
 InstanceContext::~InstanceContext() = default;
 

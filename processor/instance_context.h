@@ -17,6 +17,8 @@ class RocksDbStoreFactory;
 
 namespace couponflow::processor {
 
+class InstanceEvents;
+
 /// Role: the resources of an instance, whatever its number of stream threads: the
 /// state directory (one process lock), one store cache budget
 /// (statestore.cache.max.bytes), one RocksDB block cache and write-buffer budget, the
@@ -36,6 +38,8 @@ class InstanceContext {
   state::RocksDbStoreFactory& store_factory() { return *store_factory_; }
   const std::shared_ptr<state::CacheBudget>& cache_budget() const { return cache_budget_; }
   TaskDirectories& task_directories() { return task_directories_; }
+  /// Where task state changes and restores are reported; null without an events file.
+  InstanceEvents* events() const { return events_.get(); }
 
   /// Each thread says whether it is ready; the instance is when all are.
   void set_ready(int thread, bool ready) { ready_.at(thread).store(ready, std::memory_order_relaxed); }
@@ -49,6 +53,7 @@ class InstanceContext {
   std::unique_ptr<state::RocksDbStoreFactory> store_factory_;
   std::shared_ptr<state::CacheBudget> cache_budget_;
   TaskDirectories task_directories_;
+  std::unique_ptr<InstanceEvents> events_;
   std::vector<std::atomic<bool>> ready_;
 };
 

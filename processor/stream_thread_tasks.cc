@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "processor/instance_events.h"
 #include "processor/partition_guard.h"
 #include "processor/store_opener.h"
 #include "state/rocksdb/rocksdb_store.h"
@@ -26,6 +27,7 @@ TaskEnvironment StreamThread::task_environment(Partition partition) const {
   env.metrics = metrics_.get();
   env.max_keyed_series = config_.metrics_max_keyed_series;
   env.per_record_metrics = config_.metrics_per_record;
+  env.events = context_->events();
   return env;
 }
 
@@ -201,7 +203,12 @@ void StreamThread::start_restored_tasks() {
 void StreamThread::start_task(TaskSlot& slot, const std::vector<Offset>& start) {
   Task& task = *slot.task;
   if (slot.restored_records > 0) {
-    const double seconds = std::max<EpochMillis>(1, clock_.now_ms() - slot.restore_started_ms) / 1000.0;
+    const EpochMillis millis = std::max<EpochMillis>(1, clock_.now_ms() - slot.restore_started_ms);
+    const double seconds = millis / 1000.0;
+    if (auto* events = context_->events()) {
+      events->task_restored(task.id(), static_cast<int64_t>(slot.restored_records),
+                            static_cast<int64_t>(slot.restored_bytes), millis);
+    }
     log::info("task {}: restored {} records ({} bytes) in {:.3f} s ({:.0f} records/s, {:.1f} MB/s)", task.id(),
               slot.restored_records, slot.restored_bytes, seconds, slot.restored_records / seconds,
               static_cast<double>(slot.restored_bytes) / seconds / 1e6);
@@ -227,7 +234,9 @@ void StreamThread::start_task(TaskSlot& slot, const std::vector<Offset>& start) 
 
 void StreamThread::on_restore_start(TaskId task, size_t store, const TopicPartition&, Offset from, Offset to) {
   auto it = tasks_.find(task.partition.value);
-  if (it != tasks_.end()) it->second->restoring.at(store) = TaskSlot::RestoreSpan{from, to};
+  if (it == tasks_.end()) return;
+  it->second->restoring.at(store) = TaskSlot::RestoreSpan{from, to};
+  if (auto* events = context_->events()) events->restore_started(task, it->second->task->store_name(store), from, to);
 }
 
 void StreamThread::on_record_applied(TaskId task, size_t store, const Record& record, bool standby) {

@@ -18,6 +18,9 @@ struct StreamsConfig {
   std::string bootstrap;
   /// Stores live under state_dir/<application_id>/<task>/<store>.
   std::filesystem::path state_dir = "/tmp/couponflow-state";
+  /// Where task state changes and restores are reported for programs, a JSON object per
+  /// line (processor/instance_events.h); empty: nowhere.
+  std::filesystem::path events_file;
   /// Names the instance in logs and, when set, becomes group.instance.id (static
   /// membership: a quick restart keeps its partitions without a rebalance).
   std::string instance_id;

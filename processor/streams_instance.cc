@@ -21,6 +21,8 @@ StreamsInstance::StreamsInstance(const topology::Topology& topology, StreamsConf
 
 StreamsInstance::~StreamsInstance() = default;
 
+InstanceEvents* StreamsInstance::events() const { return context_->events(); }
+
 void StreamsInstance::run(const std::atomic<bool>& stop) {
   std::atomic<bool> stop_all{false};
   std::mutex failure_mutex;

@@ -17,6 +17,8 @@ namespace couponflow::processor {
 /// Thread: run() on one thread (with one stream thread it runs it itself; with more,
 /// each runs on a thread of its own while run() relays the stop request); status()
 /// and last_step_ms() from any.
+class InstanceEvents;
+
 class StreamsInstance {
  public:
   /// `clients` (tests) serves every thread; by default each thread has librdkafka's.
@@ -35,6 +37,9 @@ class StreamsInstance {
   /// The stalest thread's heartbeat (0 before run).
   EpochMillis last_step_ms() const;
   size_t thread_count() const { return threads_.size(); }
+  /// Where the instance reports events for programs (StreamsConfig::events_file); null
+  /// when it has none.
+  InstanceEvents* events() const;
   /// Runs `query` against the stores of the partition's task on the thread that runs
   /// it (interactive queries; see QueryMailbox). kNotOwner when no thread of this
   /// instance has the partition as an active task. Blocks up to `timeout_ms`.

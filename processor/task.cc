@@ -8,6 +8,7 @@
 
 #include "common/errors.h"
 #include "common/log.h"
+#include "processor/instance_events.h"
 #include "processor/store_opener.h"
 #include "topology/dead_letter.h"
 
@@ -149,6 +150,7 @@ void Task::transition_to(TaskState next) {
                                        to_string(state_), to_string(next)));
   }
   log::info("task {} {} -> {}", id_, to_string(state_), to_string(next));
+  if (env_.events != nullptr) env_.events->task_state(id_, state_, next);
   state_ = next;
 }
 

@@ -23,6 +23,8 @@
 
 namespace couponflow::processor {
 
+class InstanceEvents;
+
 /// Task lifecycle. Transitions go through Task::transition_to, which rejects any other.
 ///
 ///   CREATED ──> RESTORING ──> RUNNING ──> CLOSED
@@ -60,6 +62,8 @@ struct TaskEnvironment {
   ThreadMetrics* metrics = nullptr;
   size_t max_keyed_series = 100;
   bool per_record_metrics = true;  // latency histograms, processed counts
+  /// Where state changes are reported for programs; null: nowhere.
+  InstanceEvents* events = nullptr;
 };
 
 /// One store's changelog as the runtime must restore it.

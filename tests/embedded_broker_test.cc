@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/murmur2.h"
+#include "ops/instance_events_reader.h"
 #include "state/materialized_store.h"
 #include "tests/support/embedded_cluster.h"
 
@@ -120,11 +121,29 @@ TEST_CASE("restore drill: a wiped state directory is rebuilt from the changelog 
     positions += r.key == state::kSourceOffsetsKey ? 1 : 0;
   });
 
-  auto instance = cluster.start(state.path(), "p1");
+  TempDir events;
+  auto config = cluster.config(state.path(), "p1");
+  config.events_file = events.path() / "events";
+  auto instance = std::make_unique<ProcessorInstance>(cluster.topology(), config);
   EmbeddedCluster::wait_until_running({instance.get()}, 2);
   cluster.wait_for_answers(4200);
   uint64_t restored = 0;
   for (const auto& t : instance->status().tasks) restored += t.restored;
+  // The events file tells programs the same: each task restored its changelog from the
+  // start (a partition without holdings has nothing to restore), then ran.
+  std::map<int, std::vector<std::string>> states;
+  std::map<int, int64_t> issued_from, restored_by_event;
+  for (const auto& e : ops::read_instance_events(config.events_file)) {
+    if (e.event == "task_state") states[e.partition].push_back(e.from + ">" + e.to);
+    if (e.event == "restore_started" && e.store == "issued") issued_from[e.partition] = e.from_offset;
+    if (e.event == "task_restored") restored_by_event[e.partition] += e.records;
+  }
+  for (int p = 0; p < 2; ++p) {
+    CHECK(states[p] == std::vector<std::string>{"CREATED>RESTORING", "RESTORING>RUNNING"});
+  }
+  CHECK_FALSE(issued_from.empty());
+  for (const auto& [p, from] : issued_from) CHECK(from == 0);
+  CHECK(restored_by_event[0] + restored_by_event[1] == static_cast<int64_t>(restored));
   // Every holding came back from the changelog, and both definitions from the catalog,
   // and the input positions recorded with the holdings.
   CHECK(positions > 0);

@@ -4,9 +4,9 @@
 
 #include <csignal>
 #include <fstream>
-#include <regex>
 
 #include "ops/child_process.h"
+#include "ops/instance_events_reader.h"
 #include "tests/support/embedded_cluster.h"
 
 using namespace couponflow;
@@ -14,15 +14,17 @@ using namespace couponflow::testing;
 
 namespace {
 
+/// A `couponflow process` child writing its log to `<run>.log` and its events to
+/// `<run>.events`.
 std::unique_ptr<ops::ChildProcess> start_process(const EmbeddedCluster& cluster, const std::filesystem::path& state,
-                                                 const std::filesystem::path& log,
+                                                 const std::filesystem::path& run,
                                                  std::vector<std::string> extra = {}) {
   std::vector<std::string> argv{COUPONFLOW_BIN, "process", "--bootstrap", cluster.bootstrap(), "--state-dir",
                                 state.string(), "--instance-id", "crash-test", "-X",
                                 "consumer.session.timeout.ms=3000", "-X", "consumer.heartbeat.interval.ms=500",
-                                "--metrics-listen", "127.0.0.1:0"};
+                                "--metrics-listen", "127.0.0.1:0", "--events-file", run.string() + ".events"};
   argv.insert(argv.end(), extra.begin(), extra.end());
-  return std::make_unique<ops::ChildProcess>(argv, log);
+  return std::make_unique<ops::ChildProcess>(argv, run.string() + ".log");
 }
 
 std::string read_file(const std::filesystem::path& p) {
@@ -30,15 +32,16 @@ std::string read_file(const std::filesystem::path& p) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-void wait_for_log(const std::filesystem::path& log, const std::string& needle, int expected_count) {
+/// Waits until `tasks` tasks of the run have started running.
+void wait_until_running(const std::filesystem::path& run, int tasks) {
+  int running = 0;
   for (int i = 0; i < 600; ++i) {
-    const std::string text = read_file(log);
-    int n = 0;
-    for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
-    if (n >= expected_count) return;
+    running = 0;
+    for (const auto& e : ops::read_instance_events(run.string() + ".events")) running += e.to == "RUNNING" ? 1 : 0;
+    if (running >= tasks) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  FAIL("log never showed " << expected_count << "x '" << needle << "':\n" << read_file(log));
+  FAIL("only " << running << " of " << tasks << " tasks ran; log:\n" << read_file(run.string() + ".log"));
 }
 
 }  // namespace
@@ -56,8 +59,8 @@ TEST_CASE("a SIGKILLed instance restarts from its checkpoint, restoring only the
   };
 
   // 1. 3000 requests, then a graceful stop: the stores are checkpointed at the end.
-  auto first = start_process(cluster, state, dir.path() / "first.log", cluster.guarantee_flags());
-  wait_for_log(dir.path() / "first.log", "RESTORING -> RUNNING", 2);
+  auto first = start_process(cluster, state, dir.path() / "first", cluster.guarantee_flags());
+  wait_until_running(dir.path() / "first", 2);
   send(0, 3000);
   cluster.wait_for_answers(3000);
   CHECK(first->terminate(std::chrono::seconds(30)) == 0);
@@ -66,25 +69,24 @@ TEST_CASE("a SIGKILLed instance restarts from its checkpoint, restoring only the
   //    is longer than the test), then SIGKILL.
   auto second_flags = cluster.guarantee_flags();
   second_flags.insert(second_flags.end(), {"-X", "commit.interval.ms=600000"});
-  auto second = start_process(cluster, state, dir.path() / "second.log", second_flags);
-  wait_for_log(dir.path() / "second.log", "RESTORING -> RUNNING", 2);
+  auto second = start_process(cluster, state, dir.path() / "second", second_flags);
+  wait_until_running(dir.path() / "second", 2);
   send(3000, 6000);
   cluster.wait_for_answers(6000);
   CHECK(second->kill() == 128 + SIGKILL);
 
   // 3. The restart restores exactly the 3000 holdings written after the checkpoint,
   //    and replays the 3000 uncommitted requests with identical decisions.
-  auto third = start_process(cluster, state, dir.path() / "third.log", cluster.guarantee_flags());
-  wait_for_log(dir.path() / "third.log", "RESTORING -> RUNNING", 2);
+  auto third = start_process(cluster, state, dir.path() / "third", cluster.guarantee_flags());
+  wait_until_running(dir.path() / "third", 2);
   cluster.wait_for_answers(9000);
   CHECK(third->terminate(std::chrono::seconds(30)) == 0);
 
-  const std::string log = read_file(dir.path() / "third.log");
-  const std::regex restoring(R"(restoring store issued from \S+ offsets (\d+)\.\.(\d+) \((\d+) records\))");
   int64_t restored = 0;
-  for (auto it = std::sregex_iterator(log.begin(), log.end(), restoring); it != std::sregex_iterator(); ++it) {
-    CHECK(std::stoll((*it)[1]) > 0);  // resumed from the checkpoint, not from the start
-    restored += std::stoll((*it)[3]);
+  for (const auto& e : ops::read_instance_events(dir.path() / "third.events")) {
+    if (e.event != "restore_started" || e.store != "issued") continue;
+    CHECK(e.from_offset > 0);  // resumed from the checkpoint, not from the start
+    restored += e.to_offset - e.from_offset;
   }
   CHECK(restored == 3000);
 

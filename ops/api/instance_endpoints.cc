@@ -62,4 +62,6 @@ InstanceEndpoints::~InstanceEndpoints() {
 
 uint16_t InstanceEndpoints::port() const { return server_->port(); }
 
+std::string InstanceEndpoints::bound_address() const { return fmt::format("{}:{}", server_->host(), server_->port()); }
+
 }  // namespace couponflow::ops

@@ -44,6 +44,8 @@ class InstanceEndpoints {
   InstanceEndpoints& operator=(const InstanceEndpoints&) = delete;
 
   uint16_t port() const;
+  /// HOST:PORT the status endpoints listen on (the port chosen when it was 0).
+  std::string bound_address() const;
   /// HOST:PORT as advertised.
   const std::string& address() const { return address_; }
 

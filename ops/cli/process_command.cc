@@ -8,6 +8,7 @@
 #include "ops/cli/client_options.h"
 #include "ops/cli/commands.h"
 #include "ops/signals.h"
+#include "processor/instance_events.h"
 #include "processor/streams_instance.h"
 #include "topology/coupon/coupon_topology.h"
 
@@ -26,6 +27,7 @@ Run add_process_command(CLI::App& root) {
     std::string instance_id;
     std::string guarantee;
     std::string metrics_listen = "127.0.0.1:9464";
+    std::string events_file;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = root.add_subcommand(
@@ -40,6 +42,8 @@ Run add_process_command(CLI::App& root) {
       ->check(CLI::IsMember({"at_least_once", "exactly_once_v2"}));
   cmd->add_option("--metrics-listen", o->metrics_listen,
                   "HOST:PORT for /metrics, /healthz, /readyz and interactive queries (/iq/...)");
+  cmd->add_option("--events-file", o->events_file,
+                  "append a JSON object per line for programs: the status address, task state changes, restores");
   return [o] {
     ops::AppConfig config = o->client.resolve();
     // Flags win over the configuration.
@@ -47,6 +51,7 @@ Run add_process_command(CLI::App& root) {
     if (!o->application_id.empty()) config.streams.application_id = o->application_id;
     if (!o->instance_id.empty()) config.streams.instance_id = o->instance_id;
     if (!o->guarantee.empty()) ops::apply_setting(config, "processing.guarantee", o->guarantee);
+    if (!o->events_file.empty()) config.streams.events_file = o->events_file;
 
     ops::apply_logging(config);
     log::set_instance(config.streams.instance_id.empty() ? config.streams.application_id
@@ -64,6 +69,7 @@ Run add_process_command(CLI::App& root) {
                                         .instance_id = config.streams.instance_id,
                                         .application_server = config.application_server,
                                         .liveness_timeout_ms = kLivenessTimeoutMs});
+      if (auto* events = instance.events()) events->listening("status", endpoints.bound_address());
       instance.run(stop);
     }  // withdraws the query claims: the group has been left
     return 0;
