@@ -3,14 +3,15 @@
 #   tests/sanitize.sh asan [unit|all]   AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
 #   tests/sanitize.sh tsan              ThreadSanitizer on the threaded parts (build-tsan/)
 # "unit" (what CI runs) is every test that needs no broker: the decoders, stores,
-# topology, test driver, verify, and the stream thread on scripted clients; "all" adds
-# the embedded-broker tests and the whole-process ones (slower). The threaded parts for
-# TSan: the stores (opened side by side, a bulk restore finished in the background), the
-# stream thread (and several of one instance) with its consumers, producer callbacks and rebalances (on
-# scripted clients and on the embedded broker), the HTTP status listener, standbys, the
-# api (its HTTP threads, producer completions, decision feed and query workers) and a
-# fleet of processes. librdkafka, RocksDB and the C++ runtime are not instrumented; any
-# report fails the run (halt_on_error).
+# topology, test driver, verify, the events file, and the stream thread on scripted
+# clients; "all" adds the embedded-broker tests and the whole-process ones (slower).
+# The threaded parts for TSan: the events file (written by several threads), the stores
+# (opened side by side, a bulk restore finished in the background), the stream thread
+# (and several of one instance) with its consumers, producer callbacks and rebalances
+# (on scripted clients and on the embedded broker), the HTTP status listener, standbys,
+# the api (its HTTP threads, producer completions, decision feed and query workers) and
+# a fleet of processes. librdkafka, RocksDB and the C++ runtime are not instrumented;
+# any report fails the run (halt_on_error).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kind=${1:?usage: tests/sanitize.sh asan|tsan [unit|all]}
@@ -18,7 +19,7 @@ scope=${2:-unit}
 
 unit_files="*json_object_test*,*murmur2_test*,*store_test*,*store_opener_test*,*topology_test*,*partition_group_test*,\
 *coupon_decision_test*,*coupon_driver_test*,*poison_record_test*,*verify_test*,*stream_thread_test*,\
-*broker_capacity_test*,*api_parts_test*"
+*broker_capacity_test*,*api_parts_test*,*instance_events_test*"
 
 case "$kind" in
   asan)
@@ -45,6 +46,6 @@ elif [ "$kind" = asan ]; then
   ctest --test-dir "$dir" --output-on-failure -j2 -E "prometheus_e2e|deploy_kit_check|fuzz_short"
 else
   # Excluded: a real Prometheus (not ours) and the long drills.
-  "$dir"/couponflow_tests -sf="*store_test*,*store_opener_test*,*stream_thread_test*,*stream_threads_test*,*kafka_consumer_test*,*metrics_test*,*embedded_broker_test*,*standby_test*,*exactly_once_test*,*api_parts_test*,*api_test*"
+  "$dir"/couponflow_tests -sf="*instance_events_test*,*store_test*,*store_opener_test*,*stream_thread_test*,*stream_threads_test*,*kafka_consumer_test*,*metrics_test*,*embedded_broker_test*,*standby_test*,*exactly_once_test*,*api_parts_test*,*api_test*"
   ctest --test-dir "$dir" --output-on-failure -R "drill_restore_small|cli_smoke"
 fi
