@@ -9,7 +9,6 @@
 #include <fmt/format.h>
 
 #include "common/errors.h"
-#include "ops/instance_events_reader.h"
 
 namespace couponflow::ops {
 namespace {
@@ -49,15 +48,17 @@ void Fleet::start(const std::string& name, const std::vector<std::string>& extra
   // the log is for people.
   const auto events = dir_ / fmt::format("{}-{}.events", name, run);
   argv.insert(argv.end(), {"--events-file", events.string()});
-  runs_.push_back({name, log, events, std::nullopt});
+  runs_.push_back({name, log, InstanceEventsFile(events), std::nullopt});
   processes_[name] = std::make_unique<ChildProcess>(argv, log);
 }
 
 std::optional<std::string> Fleet::metrics_address(const std::string& name) const {
   for (auto r = runs_.rbegin(); r != runs_.rend(); ++r) {
     if (r->name != name) continue;
-    for (const auto& e : read_instance_events(r->events)) {
-      if (e.event == "listening" && e.what == "status") return e.address;
+    for (const auto& e : r->events.read()) {
+      if (e.kind == processor::InstanceEventKind::kListening && e.what == processor::InstanceEvents::kStatusEndpoints) {
+        return e.address;
+      }
     }
     return std::nullopt;
   }
@@ -117,10 +118,10 @@ std::vector<Ownership> Fleet::ownership() const {
   std::vector<Ownership> out;
   for (const auto& run : runs_) {
     std::map<int, int64_t> open;
-    for (const auto& e : read_instance_events(run.events)) {
-      if (e.event != "task_state") continue;
-      if (e.to == "RUNNING") open[e.partition] = e.time_ms;
-      if (e.from == "RUNNING" && open.contains(e.partition)) {
+    for (const auto& e : run.events.read()) {
+      if (e.kind != processor::InstanceEventKind::kTaskState) continue;
+      if (e.to == processor::TaskState::kRunning) open[e.partition] = e.time_ms;
+      if (e.from == processor::TaskState::kRunning && open.contains(e.partition)) {
         out.push_back({run.name, e.partition, open[e.partition], e.time_ms});
         open.erase(e.partition);
       }
@@ -141,8 +142,8 @@ std::map<std::string, std::vector<int>> Fleet::running_partitions() const {
 std::vector<RestoreStat> Fleet::restores() const {
   std::vector<RestoreStat> out;
   for (const auto& run : runs_) {
-    for (const auto& e : read_instance_events(run.events)) {
-      if (e.event == "task_restored") {
+    for (const auto& e : run.events.read()) {
+      if (e.kind == processor::InstanceEventKind::kTaskRestored) {
         out.push_back({run.name, e.partition, e.records, e.bytes, static_cast<double>(e.millis) / 1000});
       }
     }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "ops/child_process.h"
+#include "ops/instance_events_reader.h"
 
 namespace couponflow::ops {
 
@@ -79,7 +80,9 @@ class Fleet {
   struct Run {
     std::string name;
     std::filesystem::path log;     // for people
-    std::filesystem::path events;  // for this class (--events-file)
+    // What this class reads (--events-file). Read as the file grows: the const
+    // queries only catch up with it.
+    mutable InstanceEventsFile events;
     std::optional<int64_t> killed_ms;
   };
 

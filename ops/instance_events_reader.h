@@ -5,8 +5,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "processor/instance_events.h"
+#include "processor/task.h"
 
 namespace couponflow::ops {
 
@@ -14,18 +18,37 @@ namespace couponflow::ops {
 /// defaults.
 struct InstanceEvent {
   int64_t time_ms = 0;
-  std::string event;                          // listening, task_state, restore_started, task_restored
-  std::string what, address;                  // listening
-  int partition = -1;                         // the task events
-  std::string from, to;                       // task_state
-  std::string store;                          // restore_started
-  int64_t from_offset = 0, to_offset = 0;     // restore_started
-  int64_t records = 0, bytes = 0, millis = 0;  // task_restored
+  processor::InstanceEventKind kind = processor::InstanceEventKind::kListening;
+  std::string what, address;                        // kListening
+  int partition = -1;                               // the task events
+  std::optional<processor::TaskState> from, to;     // kTaskState; nullopt: a state this reader does not know
+  std::string store;                                // kRestoreStarted
+  int64_t from_offset = 0, to_offset = 0;           // kRestoreStarted
+  int64_t records = 0, bytes = 0, millis = 0;       // kTaskRestored
 };
 
-/// The events written to `path` so far, in order; none if it does not exist. A line
-/// still being written (no newline yet) waits for the next call; a line that is not an
-/// event object is skipped.
+/// Role: follows one events file as its instance appends to it; each call reads only
+/// the lines added since the previous one, so polling a long-lived file stays cheap.
+/// Thread: one at a time.
+class InstanceEventsFile {
+ public:
+  explicit InstanceEventsFile(std::filesystem::path path) : path_(std::move(path)) {}
+
+  /// Every event written so far, in order; none if the file does not exist (yet). A line
+  /// still being written (no newline yet) waits for the next call; a line that is not an
+  /// event this reader knows (not JSON, no event, an event added later) is skipped. A
+  /// file that became shorter than what was read is read again from its start.
+  const std::vector<InstanceEvent>& read();
+
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+  uint64_t consumed_ = 0;  // bytes of the whole lines read so far
+  std::vector<InstanceEvent> events_;
+};
+
+/// The events written to `path` so far: InstanceEventsFile(path).read() for a one-off look.
 std::vector<InstanceEvent> read_instance_events(const std::filesystem::path& path);
 
 }  // namespace couponflow::ops

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,13 @@
 #include "processor/task.h"
 
 namespace couponflow::processor {
+
+/// The events of an events file. Their names (to_string) are the file's vocabulary,
+/// shared by the writer below and every reader (ops/instance_events_reader.h).
+enum class InstanceEventKind { kListening, kTaskState, kRestoreStarted, kTaskRestored };
+std::string_view to_string(InstanceEventKind kind);
+/// The event to_string names `name`; nullopt for any other text (an event added later).
+std::optional<InstanceEventKind> instance_event_kind_from_string(std::string_view name);
 
 /// Role: appends one JSON object per line to a file, each with "time_ms" (wall clock,
 /// ms since the epoch) and "event":
@@ -35,6 +43,9 @@ class InstanceEvents {
   InstanceEvents(const InstanceEvents&) = delete;
   InstanceEvents& operator=(const InstanceEvents&) = delete;
 
+  /// What `listening` reports for the status and metrics endpoints.
+  static constexpr std::string_view kStatusEndpoints = "status";
+
   void listening(std::string_view what, std::string_view address);
   void task_state(TaskId task, TaskState from, TaskState to);
   void restore_started(TaskId task, std::string_view store, Offset from, Offset to);
@@ -43,7 +54,7 @@ class InstanceEvents {
   void task_restored(TaskId task, int64_t records, int64_t bytes, int64_t millis);
 
  private:
-  std::string begin(std::string_view event) const;
+  std::string begin(InstanceEventKind event) const;
   void append(std::string line);
 
   std::filesystem::path path_;

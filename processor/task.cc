@@ -25,6 +25,14 @@ std::string_view to_string(TaskState state) {
   return "?";
 }
 
+std::optional<TaskState> task_state_from_string(std::string_view name) {
+  for (TaskState state : {TaskState::kCreated, TaskState::kRestoring, TaskState::kRunning, TaskState::kStandby,
+                          TaskState::kClosed}) {
+    if (to_string(state) == name) return state;
+  }
+  return std::nullopt;
+}
+
 namespace {
 // Restored changes are written out in batches of this many, so a long restore needs
 // neither unbounded memory nor a restart from scratch if interrupted.

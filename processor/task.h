@@ -37,6 +37,8 @@ class InstanceEvents;
 /// state directory, when its partition is assigned to this instance.
 enum class TaskState { kCreated, kRestoring, kRunning, kStandby, kClosed };
 std::string_view to_string(TaskState state);
+/// The state to_string names `name`; nullopt for any other text.
+std::optional<TaskState> task_state_from_string(std::string_view name);
 
 /// What a task needs from the runtime that creates it.
 struct TaskEnvironment {

@@ -13,6 +13,8 @@
 
 using namespace couponflow;
 using namespace couponflow::testing;
+using couponflow::processor::InstanceEventKind;
+using couponflow::processor::TaskState;
 
 namespace {
 std::string describe(const ops::VerifyReport& report) { return ops::format_report(report); }
@@ -131,15 +133,17 @@ TEST_CASE("restore drill: a wiped state directory is rebuilt from the changelog 
   for (const auto& t : instance->status().tasks) restored += t.restored;
   // The events file tells programs the same: each task restored its changelog from the
   // start (a partition without holdings has nothing to restore), then ran.
-  std::map<int, std::vector<std::string>> states;
+  using Transition = std::pair<std::optional<TaskState>, std::optional<TaskState>>;
+  std::map<int, std::vector<Transition>> states;
   std::map<int, int64_t> issued_from, restored_by_event;
   for (const auto& e : ops::read_instance_events(config.events_file)) {
-    if (e.event == "task_state") states[e.partition].push_back(e.from + ">" + e.to);
-    if (e.event == "restore_started" && e.store == "issued") issued_from[e.partition] = e.from_offset;
-    if (e.event == "task_restored") restored_by_event[e.partition] += e.records;
+    if (e.kind == InstanceEventKind::kTaskState) states[e.partition].emplace_back(e.from, e.to);
+    if (e.kind == InstanceEventKind::kRestoreStarted && e.store == "issued") issued_from[e.partition] = e.from_offset;
+    if (e.kind == InstanceEventKind::kTaskRestored) restored_by_event[e.partition] += e.records;
   }
   for (int p = 0; p < 2; ++p) {
-    CHECK(states[p] == std::vector<std::string>{"CREATED>RESTORING", "RESTORING>RUNNING"});
+    CHECK(states[p] == std::vector<Transition>{{TaskState::kCreated, TaskState::kRestoring},
+                                               {TaskState::kRestoring, TaskState::kRunning}});
   }
   CHECK_FALSE(issued_from.empty());
   for (const auto& [p, from] : issued_from) CHECK(from == 0);

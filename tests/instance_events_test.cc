@@ -22,7 +22,7 @@ TEST_CASE("instance events from several threads read back whole, field for field
   constexpr int kThreads = 4, kRounds = 300;
   {
     InstanceEvents events(path);
-    events.listening("status", "127.0.0.1:4242");
+    events.listening(InstanceEvents::kStatusEndpoints, "127.0.0.1:4242");
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
       threads.emplace_back([&events, t] {
@@ -39,7 +39,7 @@ TEST_CASE("instance events from several threads read back whole, field for field
   }
   const auto read = ops::read_instance_events(path);
   REQUIRE(read.size() == 1 + 3 * kThreads * kRounds);
-  CHECK(read[0].event == "listening");
+  CHECK(read[0].kind == InstanceEventKind::kListening);
   CHECK(read[0].what == "status");
   CHECK(read[0].address == "127.0.0.1:4242");
   CHECK(read[0].time_ms > 1'700'000'000'000);
@@ -49,15 +49,15 @@ TEST_CASE("instance events from several threads read back whole, field for field
     REQUIRE(e.partition >= 0);
     REQUIRE(e.partition < kThreads);
     const int round = next_round[e.partition];
-    if (e.event == "task_state") {
-      CHECK(e.from == "RESTORING");
-      CHECK(e.to == "RUNNING");
-    } else if (e.event == "restore_started") {
+    if (e.kind == InstanceEventKind::kTaskState) {
+      CHECK(e.from == TaskState::kRestoring);
+      CHECK(e.to == TaskState::kRunning);
+    } else if (e.kind == InstanceEventKind::kRestoreStarted) {
       CHECK(e.store == "is\"sued\\\n\xEF\xBF\xBD");  // the stray byte became U+FFFD
       CHECK(e.from_offset == round);
       CHECK(e.to_offset == round + 10);
     } else {
-      REQUIRE(e.event == "task_restored");
+      REQUIRE(e.kind == InstanceEventKind::kTaskRestored);
       CHECK(e.records == round);
       CHECK(e.bytes == 2 * round);
       CHECK(e.millis == 3 * round);
@@ -80,7 +80,7 @@ TEST_CASE("a line still being written is read once its newline arrives; lines th
   }
   auto read = ops::read_instance_events(path);
   REQUIRE(read.size() == 1);
-  CHECK(read[0].to == "RESTORING");
+  CHECK(read[0].to == TaskState::kRestoring);
   {
     std::ofstream out(path, std::ios::app);
     out << R"("to":"RUNNING"})" << '\n';
@@ -88,8 +88,40 @@ TEST_CASE("a line still being written is read once its newline arrives; lines th
   read = ops::read_instance_events(path);
   REQUIRE(read.size() == 2);
   CHECK(read[1].time_ms == 3);
-  CHECK(read[1].from == "RESTORING");
-  CHECK(read[1].to == "RUNNING");
+  CHECK(read[1].from == TaskState::kRestoring);
+  CHECK(read[1].to == TaskState::kRunning);
+}
+
+TEST_CASE("an events file followed as it grows reads each line once; an event or state it does not know is skipped") {
+  testing::TempDir dir;
+  const auto path = dir.path() / "events";
+  const std::string first =
+      R"({"time_ms":1,"event":"task_state","task":"0_1","partition":1,"from":"CREATED","to":"RESTORING"})";
+  { std::ofstream(path) << first << '\n'; }
+  ops::InstanceEventsFile file(path);
+  REQUIRE(file.read().size() == 1);
+  // Overwrite the line already read with one of the same length that is no event: a
+  // reader that read the file again from its start would now lose the event.
+  { std::fstream(path, std::ios::in | std::ios::out) << std::string(first.size(), 'x'); }
+  {
+    std::ofstream out(path, std::ios::app);
+    out << R"({"time_ms":2,"event":"rebalanced","generation":7})" << '\n'  // added by a later version
+        << R"({"time_ms":3,"event":"task_state","task":"0_1","partition":1,"from":"RESTORING","to":"PAUSED"})" << '\n';
+  }
+  const auto& read = file.read();
+  REQUIRE(read.size() == 2);
+  CHECK(read[0].time_ms == 1);
+  CHECK(read[0].to == TaskState::kRestoring);
+  CHECK(read[1].time_ms == 3);
+  CHECK(read[1].from == TaskState::kRestoring);
+  CHECK_FALSE(read[1].to.has_value());  // a state this reader does not know
+  CHECK(ops::read_instance_events(path).size() == 1);  // from the start: the overwritten line is gone
+
+  // A file replaced by a shorter one is read again from its start.
+  { std::ofstream(path) << R"({"time_ms":4,"event":"listening","what":"status","address":"127.0.0.1:1"})" << '\n'; }
+  REQUIRE(file.read().size() == 1);
+  CHECK(file.read()[0].kind == InstanceEventKind::kListening);
+  CHECK(file.read()[0].address == "127.0.0.1:1");
 }
 
 TEST_CASE("an events file that cannot be opened is a clear error") {

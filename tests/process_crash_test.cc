@@ -37,7 +37,7 @@ void wait_until_running(const std::filesystem::path& run, int tasks) {
   int running = 0;
   for (int i = 0; i < 600; ++i) {
     running = 0;
-    for (const auto& e : ops::read_instance_events(run.string() + ".events")) running += e.to == "RUNNING" ? 1 : 0;
+    for (const auto& e : ops::read_instance_events(run.string() + ".events")) running += e.to == processor::TaskState::kRunning ? 1 : 0;
     if (running >= tasks) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -84,7 +84,7 @@ TEST_CASE("a SIGKILLed instance restarts from its checkpoint, restoring only the
 
   int64_t restored = 0;
   for (const auto& e : ops::read_instance_events(dir.path() / "third.events")) {
-    if (e.event != "restore_started" || e.store != "issued") continue;
+    if (e.kind != processor::InstanceEventKind::kRestoreStarted || e.store != "issued") continue;
     CHECK(e.from_offset > 0);  // resumed from the checkpoint, not from the start
     restored += e.to_offset - e.from_offset;
   }
