@@ -4,11 +4,11 @@
 
 #include <atomic>
 #include <chrono>
-#include <ctime>
 #include <mutex>
 #include <string>
 
 #include "common/json_string.h"
+#include "common/utc_time.h"
 
 namespace couponflow::log {
 namespace {
@@ -46,18 +46,12 @@ bool enabled(Level level) { return level >= g_min_level.load(std::memory_order_r
 
 void write(Level level, std::string_view message) {
   using namespace std::chrono;
-  auto now = system_clock::now();
-  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::time_t t = system_clock::to_time_t(now);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
+  const std::string ts = format_utc_millis(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
   std::string instance;
   {
     std::lock_guard lock(g_instance_mutex);
     instance = g_instance;
   }
-  const std::string ts = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
   std::string line;
   if (g_format.load(std::memory_order_relaxed) == Format::kJson) {
     // Messages may quote hostile input: append_json_string keeps the line valid JSON.

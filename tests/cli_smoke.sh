@@ -135,6 +135,13 @@ set +e
 set -e
 [ "$rc" -eq 1 ] || fail "reset of a running application exited $rc, expected 1: $(cat "$work/reset-live.out")"
 grep -q "reset: refused: the group has running members" "$work/reset-live.out" || fail "reset: $(cat "$work/reset-live.out")"
+# A --to-datetime that names no real time is a usage error (exit 2) before the cluster
+# is asked anything: February 31 is not read as March 3.
+set +e
+"$BIN" reset --bootstrap "$bs" --to-datetime 2026-02-31T00:00:00Z >"$work/reset-date.out" 2>&1; rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "reset --to-datetime 2026-02-31T00:00:00Z exited $rc, expected 2: $(cat "$work/reset-date.out")"
+grep -q "expected UTC like" "$work/reset-date.out" || fail "reset --to-datetime: $(cat "$work/reset-date.out")"
 kill -TERM "$proc"
 set +e
 wait "$proc"; rc=$?

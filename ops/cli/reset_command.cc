@@ -2,9 +2,9 @@
 // as Kafka Streams' application reset tool does (ops/application_reset.h).
 
 #include <cstdio>
-#include <ctime>
 
 #include "common/errors.h"
+#include "common/utc_time.h"
 #include "ops/application_reset.h"
 #include "ops/cli/client_options.h"
 #include "ops/cli/commands.h"
@@ -18,27 +18,6 @@ namespace {
 // Exit codes: 0 reset (or dry run), 1 refused (instances running), 2 usage, 3 the
 // cluster could not be read or written.
 constexpr int kDone = 0, kRefused = 1, kUsage = 2, kCannot = 3;
-
-/// "2026-11-29T10:00:00Z" or with milliseconds ("...00.250Z"), UTC only.
-std::optional<int64_t> parse_utc(const std::string& text) {
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, ms = 0, used = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &used) != 6) return std::nullopt;
-  std::string rest = text.substr(static_cast<size_t>(used));
-  if (rest.size() == 5 && rest[0] == '.' && rest[4] == 'Z') {
-    if (std::sscanf(rest.c_str(), ".%3d", &ms) != 1) return std::nullopt;
-  } else if (rest != "Z") {
-    return std::nullopt;
-  }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
-}
 
 }  // namespace
 
@@ -75,7 +54,7 @@ Run add_reset_command(CLI::App& root) {
     options.application_id = o->application_id.empty() ? config.streams.application_id : o->application_id;
     options.dry_run = o->dry_run;
     if (!o->to_datetime.empty()) {
-      options.to_timestamp_ms = parse_utc(o->to_datetime);
+      options.to_timestamp_ms = parse_utc_millis(o->to_datetime);
       if (!options.to_timestamp_ms) {
         std::fprintf(stderr, "couponflow: --to-datetime: expected UTC like 2026-11-29T10:00:00Z, got '%s'\n",
                      o->to_datetime.c_str());

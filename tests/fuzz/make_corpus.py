@@ -104,6 +104,12 @@ def main():
     write("api", "path", b"\x00/api/coupons/c%2F1/holders/%EC%BF%A0")
     write("api", "query", b"\x00wait=100&x=%zz")
     write("api", "escape_cut", b"\x00%")
+    # utc: the text as typed.
+    write("utc", "plain", b"2026-11-29T10:00:00Z")
+    write("utc", "millis", b"2026-11-29T10:00:00.250Z")
+    write("utc", "leap_day", b"2000-02-29T23:59:59.999Z")
+    write("utc", "february_31", b"2026-02-31T00:00:00Z")
+    write("utc", "before_epoch", b"1969-12-31T23:59:59Z")
 
 
 if __name__ == "__main__":

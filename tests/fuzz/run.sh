@@ -3,13 +3,13 @@
 # for SECONDS (default 10) from a copy of its kept corpus (tests/fuzz/corpus/); fails on
 # the first crash, leak, timeout or sanitizer report, leaving the input that caused it in
 # build-fuzz/. The suite runs it briefly; long runs: tests/fuzz/run.sh 600.
-# Usage: tests/fuzz/run.sh [SECONDS] [TARGET...]   (targets: request catalog changelog verify api)
+# Usage: tests/fuzz/run.sh [SECONDS] [TARGET...]   (targets: request catalog changelog verify api utc)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-10}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(request catalog changelog verify api)
+[ ${#targets[@]} -gt 0 ] || targets=(request catalog changelog verify api utc)
 
 cmake -S tests/fuzz -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz >/dev/null
