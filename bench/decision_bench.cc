@@ -9,7 +9,7 @@
 //
 // Both modes draw the same requests from the same seeded generator, and both print one
 // machine-readable line (bench/run.sh parses it):
-//   mode=topology requests=1000000 seconds=X.XX rate=NNNNNN accepted=... rejected=...
+//   mode=topology requests=1000000 seconds=X.XX rate=NNNNNN cpu_us=X.XXX sys_us=X.XXX faults=N accepted=...
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
@@ -34,6 +34,7 @@
 
 #include <fmt/format.h>
 
+#include "bench/process_usage.h"
 #include "common/log.h"
 #include "processor/testing/topology_test_driver.h"
 #include "state/materialized_store.h"
@@ -157,9 +158,26 @@ class ScratchDir {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+/// The timed part of a mode: its wall time, and the process's CPU time and page faults
+/// over it (bench/process_usage.h).
+class TimedWindow {
+ public:
+  TimedWindow() : start_(Clock::now()), usage_(ProcessUsage::now()) {}
+
+  /// "seconds=... rate=... cpu_us=... sys_us=... faults=..." for `units` units of work
+  /// (the CPU times per unit).
+  std::string summary(size_t units) const {
+    const double seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+    const ProcessUsage used = ProcessUsage::now().since(usage_);
+    const auto n = static_cast<double>(units);
+    return fmt::format("seconds={:.2f} rate={:.0f} cpu_us={:.3f} sys_us={:.3f} faults={}", seconds, n / seconds,
+                       used.cpu_seconds * 1e6 / n, used.system_seconds * 1e6 / n, used.faults);
+  }
+
+ private:
+  Clock::time_point start_;
+  ProcessUsage usage_;
+};
 
 int run_topology(const Workload& w, size_t batch, int32_t partitions, bool per_record_metrics) {
   const Requests in = generate(w);
@@ -199,7 +217,7 @@ int run_topology(const Workload& w, size_t batch, int32_t partitions, bool per_r
 
   // Batches stand in for consumer polls; the commit after each one is the runtime's
   // periodic commit (every 100 ms), i.e. a store checkpoint per ~10k records at 100k/s.
-  const auto start = Clock::now();
+  const TimedWindow window;
   for (size_t i = 0; i < in.requests.size();) {
     const size_t end = std::min(i + batch, in.requests.size());
     for (; i < end; ++i) {
@@ -210,7 +228,7 @@ int run_topology(const Workload& w, size_t batch, int32_t partitions, bool per_r
     driver.process_all();
     driver.commit();
   }
-  const double seconds = seconds_since(start);
+  const std::string timed = window.summary(in.requests.size());
 
   const uint64_t accepted = driver.record_count(topics.issued);
   const uint64_t rejected = driver.record_count(topics.rejected);
@@ -223,9 +241,9 @@ int run_topology(const Workload& w, size_t batch, int32_t partitions, bool per_r
   const bool ok = accepted == expected.accepted && rejected == expected.rejected && dlq == 0 &&
                   holdings == expected.holdings;
   fmt::print(
-      "mode=topology requests={} seconds={:.2f} rate={:.0f} accepted={} rejected={} dlq={} "
+      "mode=topology requests={} {} accepted={} rejected={} dlq={} "
       "changelog={} partitions={} batch={} metrics={} check={}\n",
-      in.requests.size(), seconds, static_cast<double>(in.requests.size()) / seconds, accepted,
+      in.requests.size(), timed, accepted,
       rejected, dlq, holdings, partitions, batch, per_record_metrics ? "on" : "off", ok ? "ok" : "MISMATCH");
   if (!ok) {
     fmt::print(stderr, "expected accepted={} rejected={} dlq=0 changelog={}\n", expected.accepted,
@@ -270,7 +288,7 @@ int run_rocksdb(const Workload& w) {
   std::string value;
   uint64_t hits = 0;
 
-  const auto start = Clock::now();
+  const TimedWindow window;
   for (size_t i = 0; i < keys.size(); ++i) {
     const rocksdb::Status s = db->Get(read_options, keys[i], &found);
     if (s.ok()) {
@@ -284,11 +302,10 @@ int run_rocksdb(const Workload& w) {
     value += ids[i];
     check(db->Put(write_options, keys[i], value), "put");
   }
-  const double seconds = seconds_since(start);
+  const std::string timed = window.summary(keys.size());
 
   check(db->Close(), "close");
-  fmt::print("mode=rocksdb requests={} seconds={:.2f} rate={:.0f} get_hits={} puts={}\n",
-             keys.size(), seconds, static_cast<double>(keys.size()) / seconds, hits, keys.size());
+  fmt::print("mode=rocksdb requests={} {} get_hits={} puts={}\n", keys.size(), timed, hits, keys.size());
   return 0;
 }
 

@@ -12,8 +12,9 @@
 //
 // Both read the same preloaded requests from `coupon-issuance` (12 partitions) and
 // print one machine-readable line: mode=... records=N seconds=X rate=R
-// cpu_us_per_record=C, where C is this process's CPU time (user + system, every
-// thread) over the measured window per record.
+// cpu_us_per_record=C sys_us_per_record=S faults=F, where C is this process's CPU time
+// (user + system, every thread) over the measured window per record, S the system's
+// part of it, and F the page faults in the window (bench/process_usage.h).
 //
 // By default the embedded broker runs inside this process (its CPU is then counted
 // too). With --bootstrap it is another process (`couponflow broker`): --mode preload
@@ -21,7 +22,6 @@
 // (--group for the passthrough, --application-id for the processor), and the CPU
 // figure is the processor's or the passthrough's alone (bench/cpu.sh).
 
-#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
@@ -34,6 +34,7 @@
 
 #include "bench/flash_sale_workload.h"
 #include "bench/passthrough.h"
+#include "bench/process_usage.h"
 #include "common/log.h"
 #include "ops/http/http_get.h"
 #include "ops/http/status_server.h"
@@ -68,17 +69,9 @@ struct Options {
 /// What one run measured.
 struct Measured {
   double seconds = 0;
-  double cpu_seconds = 0;
+  ProcessUsage used;    // over the measured window
   int64_t records = 0;  // records in the measured window
 };
-
-/// CPU time of this process (every thread), user + system.
-double process_cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
-  return s(usage.ru_utime) + s(usage.ru_stime);
-}
 
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -109,16 +102,16 @@ void preload(kafka::KafkaProducer& producer, int64_t records, int requested_coup
 Measured measure_passthrough(const kafka::ClientProperties& client, int64_t records, const std::string& group) {
   Measured m;
   Clock::time_point start{};
-  double cpu_at_start = 0;
+  ProcessUsage at_start;
   bench::run_passthrough(
       client, group, [&](int64_t copied) { return (m.records = copied) >= records; },
       [&] {
         start = Clock::now();
-        cpu_at_start = process_cpu_seconds();
+        at_start = ProcessUsage::now();
       },
       [&] {
         m.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-        m.cpu_seconds = process_cpu_seconds() - cpu_at_start;
+        m.used = ProcessUsage::now().since(at_start);
       });
   return m;
 }
@@ -154,14 +147,14 @@ Measured run_processor(const std::string& bootstrap, int64_t records, processor:
   // The clock starts when the tasks run (the group join before that is not processing).
   Clock::time_point start;
   uint64_t processed_at_start = 0;
-  double cpu_at_start = 0;
+  ProcessUsage at_start;
   for (;;) {
     auto s = thread.status();
     bool all_running = !s.tasks.empty();
     for (const auto& t : s.tasks) all_running = all_running && t.state == processor::TaskState::kRunning;
     if (all_running) {
       start = Clock::now();
-      cpu_at_start = process_cpu_seconds();
+      at_start = ProcessUsage::now();
       processed_at_start = s.processed;
       break;
     }
@@ -175,7 +168,7 @@ Measured run_processor(const std::string& bootstrap, int64_t records, processor:
   }
   Measured m;
   m.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  m.cpu_seconds = process_cpu_seconds() - cpu_at_start;
+  m.used = ProcessUsage::now().since(at_start);
   m.records = records - static_cast<int64_t>(processed_at_start);
   stop = true;
   runner.join();
@@ -232,11 +225,12 @@ int main(int argc, char** argv) {
                                                                   : processor::Guarantee::kAtLeastOnce,
                                  o.metrics == "on", o.threads, o.application_id);
   std::printf("mode=%s guarantee=%s metrics=%s threads=%d records=%lld brokers=%d seconds=%.3f rate=%.0f "
-              "cpu_seconds=%.3f cpu_us_per_record=%.3f broker=%s\n",
+              "cpu_seconds=%.3f cpu_us_per_record=%.3f sys_us_per_record=%.3f faults=%lld broker=%s\n",
               o.mode.c_str(), o.guarantee.c_str(), o.mode == "processor" ? o.metrics.c_str() : "-",
               o.mode == "processor" ? o.threads : 0, static_cast<long long>(o.records), o.brokers, m.seconds,
-              static_cast<double>(m.records) / m.seconds, m.cpu_seconds,
-              m.cpu_seconds * 1e6 / static_cast<double>(std::max<int64_t>(1, m.records)),
-              broker ? "in-process" : "external");
+              static_cast<double>(m.records) / m.seconds, m.used.cpu_seconds,
+              m.used.cpu_seconds * 1e6 / static_cast<double>(std::max<int64_t>(1, m.records)),
+              m.used.system_seconds * 1e6 / static_cast<double>(std::max<int64_t>(1, m.records)),
+              static_cast<long long>(m.used.faults), broker ? "in-process" : "external");
   return 0;
 }
