@@ -80,8 +80,8 @@ class Fleet {
   struct Run {
     std::string name;
     std::filesystem::path log;     // for people
-    // What this class reads (--events-file). Read as the file grows: the const
-    // queries only catch up with it.
+    // What this class reads (--events-file), followed as the file grows: the const
+    // queries catch up with it, which is why they too need the one owner.
     mutable InstanceEventsFile events;
     std::optional<int64_t> killed_ms;
   };

@@ -2,7 +2,6 @@
 
 #include <array>
 #include <fstream>
-#include <iterator>
 #include <string_view>
 
 #include "topology/coupon/json_object.h"
@@ -28,7 +27,6 @@ Fields event_fields() {
 
 /// The event on one line, or nullopt when the line is not one this reader knows.
 std::optional<InstanceEvent> parse_line(std::string_view line, coupon::JsonObjectReader& reader, Fields& fields) {
-  for (auto& f : fields) f.present = false;
   if (reader.read(line, fields) || !fields[kEvent].present) return std::nullopt;
   const auto kind = processor::instance_event_kind_from_string(fields[kEvent].text);
   if (!kind) return std::nullopt;
@@ -60,8 +58,10 @@ std::optional<InstanceEvent> parse_line(std::string_view line, coupon::JsonObjec
 const std::vector<InstanceEvent>& InstanceEventsFile::read() {
   std::ifstream in(path_, std::ios::binary | std::ios::ate);
   if (!in) return events_;
-  const auto size = static_cast<uint64_t>(in.tellg());
-  if (size < consumed_) {  // replaced or truncated: what was read no longer describes it
+  const std::streamoff end = in.tellg();
+  if (end < 0) return events_;  // not a file that can be read (a directory, say)
+  const auto size = static_cast<uint64_t>(end);
+  if (size < consumed_) {  // shorter than what was read: another file now, read from its start
     consumed_ = 0;
     events_.clear();
   }

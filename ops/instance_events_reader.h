@@ -21,7 +21,7 @@ struct InstanceEvent {
   processor::InstanceEventKind kind = processor::InstanceEventKind::kListening;
   std::string what, address;                        // kListening
   int partition = -1;                               // the task events
-  std::optional<processor::TaskState> from, to;     // kTaskState; nullopt: a state this reader does not know
+  std::optional<processor::TaskState> from, to;     // kTaskState; nullopt: absent, or a state this reader does not know
   std::string store;                                // kRestoreStarted
   int64_t from_offset = 0, to_offset = 0;           // kRestoreStarted
   int64_t records = 0, bytes = 0, millis = 0;       // kTaskRestored
@@ -29,15 +29,19 @@ struct InstanceEvent {
 
 /// Role: follows one events file as its instance appends to it; each call reads only
 /// the lines added since the previous one, so polling a long-lived file stays cheap.
+/// The file is only ever appended to (processor/instance_events.h); a file shorter than
+/// what was read (replaced, truncated) is read again from its start, but one replaced by
+/// a file at least as long goes unnoticed.
 /// Thread: one at a time.
 class InstanceEventsFile {
  public:
   explicit InstanceEventsFile(std::filesystem::path path) : path_(std::move(path)) {}
 
-  /// Every event written so far, in order; none if the file does not exist (yet). A line
-  /// still being written (no newline yet) waits for the next call; a line that is not an
-  /// event this reader knows (not JSON, no event, an event added later) is skipped. A
-  /// file that became shorter than what was read is read again from its start.
+  /// Every event read so far, in order, after reading what was appended since the last
+  /// call: none while the file does not exist yet (a file that disappears keeps what was
+  /// read). A line still being written (no newline yet) waits for the next call; a line
+  /// that is not an event this reader knows (not JSON, no event, an event added later) is
+  /// skipped. The reference is valid until the next call.
   const std::vector<InstanceEvent>& read();
 
   const std::filesystem::path& path() const { return path_; }

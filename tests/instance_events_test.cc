@@ -100,6 +100,7 @@ TEST_CASE("an events file followed as it grows reads each line once; an event or
   { std::ofstream(path) << first << '\n'; }
   ops::InstanceEventsFile file(path);
   REQUIRE(file.read().size() == 1);
+  REQUIRE(file.read().size() == 1);  // nothing new: nothing added twice
   // Overwrite the line already read with one of the same length that is no event: a
   // reader that read the file again from its start would now lose the event.
   { std::fstream(path, std::ios::in | std::ios::out) << std::string(first.size(), 'x'); }
@@ -117,11 +118,36 @@ TEST_CASE("an events file followed as it grows reads each line once; an event or
   CHECK_FALSE(read[1].to.has_value());  // a state this reader does not know
   CHECK(ops::read_instance_events(path).size() == 1);  // from the start: the overwritten line is gone
 
+  // A line still being written is read once, when its newline arrives.
+  const std::string fifth =
+      R"({"time_ms":5,"event":"task_restored","task":"0_1","partition":1,"records":7,"bytes":70,"millis":1})";
+  { std::ofstream(path, std::ios::app) << fifth.substr(0, 40); }
+  REQUIRE(file.read().size() == 2);
+  { std::ofstream(path, std::ios::app) << fifth.substr(40) << '\n'; }
+  REQUIRE(file.read().size() == 3);
+  CHECK(file.read()[2].kind == InstanceEventKind::kTaskRestored);
+  CHECK(file.read()[2].records == 7);
+  CHECK(file.read()[2].bytes == 70);
+
   // A file replaced by a shorter one is read again from its start.
   { std::ofstream(path) << R"({"time_ms":4,"event":"listening","what":"status","address":"127.0.0.1:1"})" << '\n'; }
   REQUIRE(file.read().size() == 1);
   CHECK(file.read()[0].kind == InstanceEventKind::kListening);
   CHECK(file.read()[0].address == "127.0.0.1:1");
+}
+
+TEST_CASE("every event kind and task state reads back from its name; other names read as none") {
+  for (auto kind : {InstanceEventKind::kListening, InstanceEventKind::kTaskState, InstanceEventKind::kRestoreStarted,
+                    InstanceEventKind::kTaskRestored}) {
+    CHECK(instance_event_kind_from_string(to_string(kind)) == kind);
+  }
+  for (auto state : {TaskState::kCreated, TaskState::kRestoring, TaskState::kRunning, TaskState::kStandby,
+                     TaskState::kClosed}) {
+    CHECK(task_state_from_string(to_string(state)) == state);
+  }
+  CHECK_FALSE(instance_event_kind_from_string("Listening").has_value());
+  CHECK_FALSE(task_state_from_string("running").has_value());
+  CHECK_FALSE(task_state_from_string("?").has_value());
 }
 
 TEST_CASE("an events file that cannot be opened is a clear error") {

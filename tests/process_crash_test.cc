@@ -34,10 +34,11 @@ std::string read_file(const std::filesystem::path& p) {
 
 /// Waits until `tasks` tasks of the run have started running.
 void wait_until_running(const std::filesystem::path& run, int tasks) {
+  ops::InstanceEventsFile events(run.string() + ".events");
   int running = 0;
   for (int i = 0; i < 600; ++i) {
     running = 0;
-    for (const auto& e : ops::read_instance_events(run.string() + ".events")) running += e.to == processor::TaskState::kRunning ? 1 : 0;
+    for (const auto& e : events.read()) running += e.to == processor::TaskState::kRunning ? 1 : 0;
     if (running >= tasks) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

@@ -69,7 +69,9 @@ Run add_process_command(CLI::App& root) {
                                         .instance_id = config.streams.instance_id,
                                         .application_server = config.application_server,
                                         .liveness_timeout_ms = kLivenessTimeoutMs});
-      if (auto* events = instance.events()) events->listening(processor::InstanceEvents::kStatusEndpoints, endpoints.bound_address());
+      if (auto* events = instance.events()) {
+        events->listening(processor::InstanceEvents::kStatusEndpoints, endpoints.bound_address());
+      }
       instance.run(stop);
     }  // withdraws the query claims: the group has been left
     return 0;

@@ -60,7 +60,8 @@ class JsonObjectReader {
   JsonObjectReader(const JsonObjectReader&) = delete;
   JsonObjectReader& operator=(const JsonObjectReader&) = delete;
 
-  /// Fills `fields` (at most 64) from `json`. Unknown fields are ignored but must be
+  /// Fills `fields` (at most 64) from `json`, each reset first (absent, empty text, 0:
+  /// what an error leaves too). Unknown fields are ignored but must be
   /// valid JSON; null counts as absent. Any field (known or not) given twice at the top
   /// level, invalid JSON or UTF-8, trailing content, nesting beyond kMaxJsonDepth, a
   /// size beyond the limit, or a known field of the wrong type is an error.
