@@ -39,12 +39,14 @@ std::optional<int64_t> parse_utc_millis(std::string_view text) {
   }
   const year_month_day date{year{*y}, month{static_cast<unsigned>(*mo)}, day{static_cast<unsigned>(*d)}};
   if (*y < 1970 || !date.ok() || *h > 23 || *mi > 59 || *s > 59) return std::nullopt;
+  // At most 9999-12-31T23:59:59.999Z (kLastUtcMillis): four digits of year.
   const auto time = sys_days{date} + hours{*h} + minutes{*mi} + seconds{*s} + milliseconds{*ms};
   return time.time_since_epoch().count();
 }
 
 std::string format_utc_millis(int64_t millis) {
   using namespace std::chrono;
+  if (millis < 0 || millis > kLastUtcMillis) return fmt::format("{}ms", millis);
   const sys_time<milliseconds> time{milliseconds{millis}};
   const auto midnight = floor<days>(time);
   const year_month_day date{midnight};

@@ -17,7 +17,13 @@ namespace couponflow {
 /// timestamps are special values in Kafka's offset lookups) is returned.
 std::optional<int64_t> parse_utc_millis(std::string_view text);
 
-/// `millis` since the epoch as YYYY-MM-DDTHH:MM:SS.mmmZ (which parse_utc_millis reads back).
+/// The last millisecond of 9999-12-31 (UTC): the latest time parse_utc_millis reads.
+inline constexpr int64_t kLastUtcMillis = 253'402'300'799'999;
+
+/// `millis` since the epoch as YYYY-MM-DDTHH:MM:SS.mmmZ, which parse_utc_millis reads
+/// back, for 0 <= millis <= kLastUtcMillis. Any other value is written as its number of
+/// milliseconds ("-1000ms"): no calendar date holds it in that form, and a date computed
+/// for it would be wrong (the standard library's calendar types stop near year 32767).
 std::string format_utc_millis(int64_t millis);
 
 }  // namespace couponflow
