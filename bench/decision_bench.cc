@@ -10,6 +10,7 @@
 // Both modes draw the same requests from the same seeded generator, and both print one
 // machine-readable line (bench/run.sh parses it):
 //   mode=topology requests=1000000 seconds=X.XX rate=NNNNNN cpu_us=X.XXX sys_us=X.XXX faults=N accepted=...
+// where cpu_us and sys_us are per request and faults counts the whole timed window.
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
@@ -165,7 +166,7 @@ class TimedWindow {
   TimedWindow() : start_(Clock::now()), usage_(ProcessUsage::now()) {}
 
   /// "seconds=... rate=... cpu_us=... sys_us=... faults=..." for `units` units of work
-  /// (the CPU times per unit).
+  /// (the CPU times per unit, the faults of the whole window).
   std::string summary(size_t units) const {
     const double seconds = std::chrono::duration<double>(Clock::now() - start_).count();
     const ProcessUsage used = ProcessUsage::now().since(usage_);

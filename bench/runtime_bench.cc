@@ -14,14 +14,13 @@
 // print one machine-readable line: mode=... records=N seconds=X rate=R
 // cpu_us_per_record=C sys_us_per_record=S faults=F, where C is this process's CPU time
 // (user + system, every thread) over the measured window per record, S the system's
-// part of it, and F the page faults in the window (bench/process_usage.h).
+// part of it, and F the page faults in the whole window (bench/process_usage.h).
 //
 // By default the embedded broker runs inside this process (its CPU is then counted
 // too). With --bootstrap it is another process (`couponflow broker`): --mode preload
 // fills it once, then each run reads the same requests with a group of its own
 // (--group for the passthrough, --application-id for the processor), and the CPU
 // figure is the processor's or the passthrough's alone (bench/cpu.sh).
-
 
 #include <chrono>
 #include <cstdio>
