@@ -5,6 +5,7 @@
 
 #include "processor/testing/mock_clients.h"
 #include "processor/testing/mock_cluster.h"
+#include "common/errors.h"
 
 using namespace couponflow;
 using namespace couponflow::processor::testing;
@@ -49,4 +50,46 @@ TEST_CASE("a mock consumer is woken once per burst of appends, and again after e
   CHECK_FALSE(readable(consumer.wakeup_fd()));
   cluster.set_down(true);  // any change of the cluster wakes it too
   CHECK(readable(consumer.wakeup_fd()));
+}
+
+TEST_CASE("deleting records moves the log start; offsets go on; readers below it fail as the runtime's") {
+  MockCluster cluster;
+  cluster.create_topic("t", 1);
+  const TopicPartition tp{"t", Partition{0}};
+  for (int i = 0; i < 5; ++i) cluster.append("t", Partition{0}, std::nullopt, std::to_string(i), 0);
+
+  cluster.delete_records(tp, Offset{3});
+  CHECK(cluster.watermarks(tp).low == Offset{3});
+  CHECK(cluster.watermarks(tp).high == Offset{5});
+  const auto left = cluster.records(tp);
+  REQUIRE(left.size() == 2);
+  CHECK(left[0].offset == Offset{3});
+  CHECK(*left[0].value == "3");
+  CHECK(*cluster.record_at(tp, Offset{4}).value == "4");
+  CHECK_THROWS_AS(cluster.record_at(tp, Offset{2}), std::out_of_range);
+  // Offsets are never reused; deleting backwards does nothing; past the end stops at it.
+  CHECK(cluster.append("t", Partition{0}, std::nullopt, "5", 0) == Offset{5});
+  cluster.delete_records(tp, Offset{1});
+  CHECK(cluster.watermarks(tp).low == Offset{3});
+
+  // From the log start on, a consumer reads what is left.
+  MockConsumer consumer(cluster, "reader", nullptr);
+  consumer.assign({{tp, Offset{3}}});
+  std::vector<Record> out;
+  CHECK(consumer.poll(out, 1000, 0) == 3);
+  CHECK(out.front().offset == Offset{3});
+  CHECK(cluster.for_each_record(tp, Offset{4}, [](const LoggedRecord&) {}) == Offset{6});
+
+  cluster.delete_records(tp, Offset{100});
+  CHECK(cluster.watermarks(tp).low == Offset{6});
+  CHECK(cluster.records(tp).empty());
+  CHECK(cluster.append("t", Partition{0}, std::nullopt, "6", 0) == Offset{6});
+
+  // Below it, records this reader never read are gone: a fatal error, never a skip.
+  MockConsumer late(cluster, "late", nullptr);
+  late.assign({{tp, Offset{2}}});
+  out.clear();
+  CHECK_THROWS_WITH_AS(late.poll(out, 1000, 0), doctest::Contains("offset out of range"), FatalError);
+  CHECK(out.empty());
+  CHECK_THROWS_AS(cluster.for_each_record(tp, Offset{5}, [](const LoggedRecord&) {}), FatalError);
 }

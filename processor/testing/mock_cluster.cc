@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -17,6 +18,12 @@ std::optional<std::string_view> LoggedRecord::header(std::string_view name) cons
     if (k == name) return std::string_view(v);
   }
   return std::nullopt;
+}
+
+void throw_out_of_range(const TopicPartition& tp, Offset position, int64_t log_start) {
+  throw FatalError(fmt::format("{}@{}: offset out of range (the log starts at {}): the log no longer holds records "
+                               "this application has not read",
+                               tp, position.value, log_start));
 }
 
 MockCluster::MockCluster() : MockCluster(Options{}) {}
@@ -55,11 +62,11 @@ const MockCluster::Partition_& MockCluster::partition_(const TopicPartition& tp)
 }
 
 Offset MockCluster::append_locked(const TopicPartition& tp, LoggedRecord record) {
-  auto& log = partition_(tp).records;
+  Partition_& log = partition_(tp);
   record.partition = tp.partition;
-  record.offset = Offset{static_cast<int64_t>(log.size())};
-  log.push_back(std::move(record));
-  return log.back().offset;
+  record.offset = Offset{log.end()};
+  log.records.push_back(std::move(record));
+  return log.records.back().offset;
 }
 
 Offset MockCluster::append(const std::string& topic, std::optional<Partition> partition,
@@ -75,6 +82,15 @@ Offset MockCluster::append(const std::string& topic, std::optional<Partition> pa
   const Offset offset = append_locked({topic, p}, std::move(r));
   wake_all();
   return offset;
+}
+
+void MockCluster::delete_records(const TopicPartition& tp, Offset before) {
+  std::lock_guard lock(mutex_);
+  Partition_& log = partition_(tp);
+  while (log.log_start < std::min(before.value, log.end())) {
+    log.records.pop_front();
+    ++log.log_start;
+  }
 }
 
 void MockCluster::append_transaction_marker(const TopicPartition& tp) {
@@ -101,14 +117,15 @@ void MockCluster::keep_busy(const TopicPartition& tp, std::optional<LoggedRecord
 
 Offset MockCluster::for_each_record(const TopicPartition& tp, Offset from,
                                     const std::function<void(const LoggedRecord&)>& fn) {
-  std::deque<LoggedRecord>* log = nullptr;
+  const Partition_* log = nullptr;
   {
     std::lock_guard lock(mutex_);
-    log = &partition_(tp).records;
+    log = &partition_(tp);
   }
-  const auto end = static_cast<int64_t>(log->size());
-  for (int64_t o = std::max<int64_t>(0, from.value); o < end; ++o) {
-    const LoggedRecord& r = (*log)[static_cast<size_t>(o)];
+  if (from.value < log->log_start) throw_out_of_range(tp, from, log->log_start);
+  const int64_t end = log->end();
+  for (int64_t o = from.value; o < end; ++o) {
+    const LoggedRecord& r = log->at(o);
     if (!r.control) fn(r);
   }
   return Offset{std::max(end, from.value)};
@@ -116,7 +133,11 @@ Offset MockCluster::for_each_record(const TopicPartition& tp, Offset from,
 
 LoggedRecord MockCluster::record_at(const TopicPartition& tp, Offset offset) const {
   std::lock_guard lock(mutex_);
-  return partition_(tp).records.at(static_cast<size_t>(offset.value));
+  const Partition_& log = partition_(tp);
+  if (offset.value < log.log_start || offset.value >= log.end()) {
+    throw std::out_of_range(fmt::format("{} has no offset {}", tp, offset.value));
+  }
+  return log.at(offset.value);
 }
 
 std::vector<LoggedRecord> MockCluster::records(const TopicPartition& tp) const {
@@ -139,7 +160,7 @@ std::vector<LoggedRecord> MockCluster::records(const std::string& topic) const {
 
 Watermarks MockCluster::watermarks(const TopicPartition& tp) const {
   std::lock_guard lock(mutex_);
-  return {Offset{0}, Offset{static_cast<int64_t>(partition_(tp).records.size())}};
+  return partition_(tp).watermarks();
 }
 
 std::map<TopicPartition, Offset> MockCluster::committed(const std::string& group) const {

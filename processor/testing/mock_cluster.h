@@ -48,6 +48,10 @@ struct LoggedRecord {
   std::optional<std::string_view> header(std::string_view name) const;
 };
 
+/// What reading `tp` at `position` below its log start does: a FatalError worded as the
+/// runtime's consumer words it, since the records were deleted before being read.
+[[noreturn]] void throw_out_of_range(const TopicPartition& tp, Offset position, int64_t log_start);
+
 /// The client calls a fault can be injected into.
 enum class MockCall {
   kPoll,
@@ -101,16 +105,23 @@ class MockCluster {
   Offset append(const std::string& topic, std::optional<Partition> partition, std::optional<std::string> key,
                 std::optional<std::string> value, EpochMillis timestamp, std::span<const Header> headers = {});
   /// Calls `fn` for each record of `tp` from `from` on (markers left out), in offset
-  /// order; returns the offset after the last. The references stay valid for as long as
-  /// the cluster lives (its logs only grow). Single-threaded use (the test driver).
+  /// order; returns the offset after the last. `from` below the log start throws. The
+  /// references stay valid until delete_records removes their records (appends never
+  /// move them). Single-threaded use (the test driver).
   Offset for_each_record(const TopicPartition& tp, Offset from, const std::function<void(const LoggedRecord&)>& fn);
+  /// Deletes the records of `tp` before `before` (Kafka's DeleteRecords, or retention):
+  /// the log start offset moves up to it; offsets are never reused. A reader positioned
+  /// below the log start then fails as the runtime's consumer does
+  /// (auto.offset.reset=error): throw_out_of_range.
+  void delete_records(const TopicPartition& tp, Offset before);
   /// Appends a transaction marker: an offset no reader receives a record for.
   void append_transaction_marker(const TopicPartition& tp);
   /// Commits `offset` for `group` as a previous member would have.
   void set_committed(const std::string& group, const TopicPartition& tp, Offset offset);
-  /// The record at `offset` of `tp`.
+  /// The record at `offset` of `tp` (std::out_of_range if it is not in the log).
   LoggedRecord record_at(const TopicPartition& tp, Offset offset) const;
-  /// The committed records of a partition, in offset order (markers left out).
+  /// The committed records of a partition still in its log, in offset order (markers
+  /// left out).
   std::vector<LoggedRecord> records(const TopicPartition& tp) const;
   /// Every committed record of every partition of `topic`.
   std::vector<LoggedRecord> records(const std::string& topic) const;
@@ -155,7 +166,13 @@ class MockCluster {
   friend class MockProducer;
   friend class MockAdmin;
   struct Partition_ {
-    std::deque<LoggedRecord> records;
+    std::deque<LoggedRecord> records;  // offsets log_start, log_start + 1, ...
+    int64_t log_start = 0;
+
+    int64_t end() const { return log_start + static_cast<int64_t>(records.size()); }
+    /// The record at `offset`, which must be in [log_start, end()).
+    const LoggedRecord& at(int64_t offset) const { return records[static_cast<size_t>(offset - log_start)]; }
+    Watermarks watermarks() const { return {Offset{log_start}, Offset{end()}}; }
   };
   struct Event {
     enum class Kind { kAssign, kRevoke, kLose };

@@ -108,10 +108,11 @@ size_t MockConsumer::poll(std::vector<Record>& out, size_t max, int) {
     if (n >= max) break;
     if (a.paused || cluster_.held_.contains(tp)) continue;
     if (auto busy = cluster_.busy_.find(tp); busy != cluster_.busy_.end()) cluster_.append_locked(tp, busy->second);
-    const auto& log = cluster_.partition_(tp).records;
-    a.seen_high = Offset{static_cast<int64_t>(log.size())};
-    for (; a.position.value < static_cast<int64_t>(log.size()) && n < max; a.position = a.position.next()) {
-      const LoggedRecord& stored = log[static_cast<size_t>(a.position.value)];
+    const auto& log = cluster_.partition_(tp);
+    a.seen_high = Offset{log.end()};
+    if (a.position.value < log.log_start) throw_out_of_range(tp, a.position, log.log_start);
+    for (; a.position.value < log.end() && n < max; a.position = a.position.next()) {
+      const LoggedRecord& stored = log.at(a.position.value);
       if (stored.control) continue;  // a marker: its offset is passed, nothing is delivered
       ++n;
       auto* owned = new OwnedRecord{tp.topic, stored};
@@ -196,7 +197,7 @@ std::map<TopicPartition, Offset> MockConsumer::committed(const std::vector<Topic
 Watermarks MockConsumer::query_watermarks(const TopicPartition& tp, int) {
   std::lock_guard lock(cluster_.mutex_);
   cluster_.check(MockCall::kQueryWatermarks);
-  return {Offset{0}, Offset{static_cast<int64_t>(cluster_.partition_(tp).records.size())}};
+  return cluster_.partition_(tp).watermarks();
 }
 
 std::map<TopicPartition, Watermarks> MockConsumer::query_watermarks(const std::vector<TopicPartition>& partitions,
@@ -205,7 +206,7 @@ std::map<TopicPartition, Watermarks> MockConsumer::query_watermarks(const std::v
   cluster_.check(MockCall::kQueryWatermarks);
   std::map<TopicPartition, Watermarks> out;
   for (const auto& tp : partitions) {
-    out[tp] = {Offset{0}, Offset{static_cast<int64_t>(cluster_.partition_(tp).records.size())}};
+    out[tp] = cluster_.partition_(tp).watermarks();
   }
   return out;
 }

@@ -147,7 +147,13 @@ void TopologyTestDriver::commit() {
     if (slot->task->dirty()) slot->task->record_source_offsets();
     const auto& sources = slot->task->source_partitions();
     const auto& next = slot->task->next_offsets();
-    for (size_t s = 0; s < sources.size(); ++s) committed_[sources[s]] = next[s];
+    for (size_t s = 0; s < sources.size(); ++s) {
+      committed_[sources[s]] = next[s];
+      const auto& purged = options_.purge_committed_topics;
+      if (std::find(purged.begin(), purged.end(), sources[s].topic) != purged.end()) {
+        cluster_.delete_records(sources[s], next[s]);
+      }
+    }
     slot->task->checkpoint();
   }
 }

@@ -19,10 +19,13 @@ namespace couponflow::testing {
 
 class CouponFixture {
  public:
-  explicit CouponFixture(int32_t partitions = 1, coupon::CouponOptions options = {})
+  /// `purge_committed_requests`: the driver deletes requests once committed, as the
+  /// benchmark's does (TopologyTestDriver::Options::purge_committed_topics).
+  explicit CouponFixture(int32_t partitions = 1, coupon::CouponOptions options = {},
+                         bool purge_committed_requests = false)
       : options_(std::move(options)),
         topology_(coupon::build_coupon_topology(options_)),
-        driver_(topology_, make_options(partitions)) {}
+        driver_(topology_, make_options(partitions, purge_committed_requests)) {}
 
   processor::testing::TopologyTestDriver& driver() { return driver_; }
   const coupon::CouponTopics& topics() const { return options_.topics; }
@@ -75,10 +78,11 @@ class CouponFixture {
   }
 
  private:
-  processor::testing::TopologyTestDriver::Options make_options(int32_t partitions) {
+  processor::testing::TopologyTestDriver::Options make_options(int32_t partitions, bool purge_committed_requests) {
     processor::testing::TopologyTestDriver::Options o;
     o.state_dir = dir_.path();
     o.partitions = partitions;
+    if (purge_committed_requests) o.purge_committed_topics = {options_.topics.issuance};
     return o;
   }
 
