@@ -200,12 +200,16 @@ int run_topology(const Workload& w, size_t batch, int32_t partitions, bool per_r
   driver_options.state_dir = dir.path();
   driver_options.partitions = partitions;
   driver_options.application_id = "couponflow-bench";
-  // Results are only counted; the issued-store changelog is kept, as the runtime
-  // produces it, so its cost stays in the measurement.
-  driver_options.discard_topics = {topics.issued, topics.rejected};
   driver_options.per_record_metrics = per_record_metrics;
+  // The harness keeps no record it need not: results and changelog records are made
+  // and sent as the runtime makes and sends them, then only counted (the runtime hands
+  // them to librdkafka, which frees them once delivered); requests are dropped once
+  // committed, as a consumer drops what it processed. A driver holding every record
+  // measures its own memory: kept requests cost 88k page faults and 1.33x the time.
   const std::string changelog =
       state::changelog_topic(driver_options.application_id, coupon::issued_store_spec());
+  driver_options.discard_topics = {topics.issued, topics.rejected, changelog};
+  driver_options.purge_committed_topics = {topics.issuance};
 
   processor::testing::TopologyTestDriver driver(topology, driver_options);
   const EpochMillis catalog_at = driver.clock().now_ms();
@@ -234,21 +238,21 @@ int run_topology(const Workload& w, size_t batch, int32_t partitions, bool per_r
   const uint64_t accepted = driver.record_count(topics.issued);
   const uint64_t rejected = driver.record_count(topics.rejected);
   const uint64_t dlq = driver.record_count(topics.dlq);
-  // The changelog also holds the input position recorded at each commit: not holdings.
+  // Every holding is in a store, and has a changelog record (the changelog also holds
+  // the input position recorded at commits, so it has more).
   uint64_t holdings = 0;
-  for (int32_t p = 0; p < partitions; ++p) {
-    for (const auto& r : driver.log(changelog, Partition{p})) holdings += r.key != state::kSourceOffsetsKey ? 1 : 0;
-  }
+  for (int32_t p = 0; p < partitions; ++p) holdings += driver.store(Partition{p}, "issued").snapshot().size();
+  const uint64_t changelog_records = driver.record_count(changelog);
   const bool ok = accepted == expected.accepted && rejected == expected.rejected && dlq == 0 &&
-                  holdings == expected.holdings;
+                  holdings == expected.holdings && changelog_records >= holdings;
   fmt::print(
       "mode=topology requests={} {} accepted={} rejected={} dlq={} "
-      "changelog={} partitions={} batch={} metrics={} check={}\n",
-      in.requests.size(), timed, accepted,
-      rejected, dlq, holdings, partitions, batch, per_record_metrics ? "on" : "off", ok ? "ok" : "MISMATCH");
+      "holdings={} changelog={} partitions={} batch={} metrics={} check={}\n",
+      in.requests.size(), timed, accepted, rejected, dlq, holdings, changelog_records, partitions, batch,
+      per_record_metrics ? "on" : "off", ok ? "ok" : "MISMATCH");
   if (!ok) {
-    fmt::print(stderr, "expected accepted={} rejected={} dlq=0 changelog={}\n", expected.accepted,
-               expected.rejected, expected.holdings);
+    fmt::print(stderr, "expected accepted={} rejected={} dlq=0 holdings={} (changelog at least as many)\n",
+               expected.accepted, expected.rejected, expected.holdings);
     return 1;
   }
   return 0;
