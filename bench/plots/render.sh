@@ -17,7 +17,10 @@ rendered=0
 for script in "$plots"/*.gp; do
   needs=$(sed -n 's/^# needs: *//p' "$script" | head -1)
   [[ -n "$needs" ]] || continue  # a shared fragment (terminal.gp)
-  matches=("$data_root"/$needs)
+  # Existing files only: nullglob drops an unmatched pattern, but a plain path is kept
+  # whether or not it exists (and gnuplot would then write an empty plot over the PNG).
+  matches=()
+  for m in "$data_root"/$needs; do [[ -e "$m" ]] && matches+=("$m"); done
   if ((${#matches[@]} == 0)); then
     echo "skip $(basename "$script"): no $data_root/$needs"
     continue
