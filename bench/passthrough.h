@@ -13,6 +13,16 @@
 
 namespace couponflow::bench {
 
+/// What the passthrough writes for each record it reads.
+struct PassthroughShape {
+  /// Empty: a copy of every record to coupon-issued (the plain passthrough). Otherwise
+  /// the processor's outputs, with nothing of its work: `granted_share` of the records
+  /// (evenly spread) go to coupon-issued and again to this topic, as a grant's result
+  /// and changelog record do; the rest go to coupon-rejected, as rejections do.
+  std::string changelog;
+  double granted_share = 0;
+};
+
 /// Runs in a consumer group of its own (`group`), every partition from offset 0, until
 /// done(records copied so far) says so; then commits what it copied.
 /// on_first_records: called once, when the first records arrive (a benchmark's clock).
@@ -20,6 +30,6 @@ namespace couponflow::bench {
 void run_passthrough(const kafka::ClientProperties& client, const std::string& group,
                      const std::function<bool(int64_t copied)>& done,
                      const std::function<void()>& on_first_records = {},
-                     const std::function<void()>& on_finished = {});
+                     const std::function<void()>& on_finished = {}, const PassthroughShape& shape = {});
 
 }  // namespace couponflow::bench

@@ -3,6 +3,10 @@
 //
 //   --mode passthrough  a plain consume -> produce loop (same client settings, a
 //                       commit every 100 ms): the most any processor can do here;
+//   --mode shaped       the same loop writing what the processor writes: the
+//                       --granted-share of the records to coupon-issued and to the
+//                       --application-id's issued-store changelog, the rest to
+//                       coupon-rejected (`--mode preload` prints granted=N);
 //   --mode processor    one `process` instance (StreamsInstance, --threads stream
 //                       threads) deciding the same requests with its stores,
 //                       changelog and commits.
@@ -24,7 +28,11 @@
 
 #include <chrono>
 #include <cstdio>
+#include <set>
+#include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -42,8 +50,10 @@
 #include "processor/kafka/kafka_consumer.h"
 #include "processor/kafka/kafka_producer.h"
 #include "processor/streams_instance.h"
+#include "state/store_spec.h"
 #include "topology/coupon/catalog.h"
 #include "topology/coupon/coupon_topology.h"
+#include "topology/coupon/issued_state.h"
 #include "topology/coupon/request.h"
 
 namespace couponflow::bench {
@@ -63,6 +73,7 @@ struct Options {
   std::string bootstrap;  // an external broker (see above); empty: embedded, in-process
   std::string group = "bench-passthrough";
   std::string application_id = "coupon-processor";
+  double granted_share = 0;  // shaped mode: see PassthroughShape
 };
 
 /// What one run measured.
@@ -81,8 +92,13 @@ int64_t wall_ms() {
 /// requests rejections (~20% are granted), as in a flash sale and as in the decision
 /// bench; every grant costs a changelog record and a RocksDB write. Requests go to the
 /// first `requested_coupons` coupons (1: one hot coupon, all on one partition).
-void preload(kafka::KafkaProducer& producer, int64_t records, int requested_coupons) {
+/// Returns how many of the requests the contract grants (a coupon's capacity, one per
+/// user): the processor writes a changelog record for each.
+int64_t preload(kafka::KafkaProducer& producer, int64_t records, int requested_coupons) {
   FlashSaleWorkload workload;
+  std::vector<int64_t> issued(FlashSaleWorkload::kCoupons, 0);
+  std::set<std::pair<int, std::string>> holders;
+  int64_t granted = 0;
   for (int c = 0; c < FlashSaleWorkload::kCoupons; ++c) {
     const std::string id = FlashSaleWorkload::coupon_id(c);
     producer.send("coupon-catalog", std::nullopt,
@@ -90,15 +106,22 @@ void preload(kafka::KafkaProducer& producer, int64_t records, int requested_coup
   }
   for (int64_t i = 0; i < records; ++i) {
     const auto request = workload.next(requested_coupons);
+    const auto c = static_cast<size_t>(request.coupon);
+    if (issued[c] < workload.capacities()[c] && holders.emplace(request.coupon, request.user_id).second) {
+      ++issued[c];
+      ++granted;
+    }
     const std::string coupon = FlashSaleWorkload::coupon_id(request.coupon);
     producer.send("coupon-issuance", std::nullopt,
                   Message{coupon, coupon::request_json(fmt::format("r-{}", i), coupon, request.user_id, std::nullopt),
                           wall_ms(), {}});
   }
   producer.flush(60'000);
+  return granted;
 }
 
-Measured measure_passthrough(const kafka::ClientProperties& client, int64_t records, const std::string& group) {
+Measured measure_passthrough(const kafka::ClientProperties& client, int64_t records, const std::string& group,
+                             const PassthroughShape& shape) {
   Measured m;
   Clock::time_point start{};
   ProcessUsage at_start;
@@ -111,7 +134,8 @@ Measured measure_passthrough(const kafka::ClientProperties& client, int64_t reco
       [&] {
         m.seconds = std::chrono::duration<double>(Clock::now() - start).count();
         m.used = ProcessUsage::now().since(at_start);
-      });
+      },
+      shape);
   return m;
 }
 
@@ -183,7 +207,7 @@ int main(int argc, char** argv) {
   using namespace couponflow;
   bench::Options o;
   CLI::App app{"couponflow runtime bench: the processor vs a plain passthrough on the embedded broker"};
-  app.add_option("--mode", o.mode)->check(CLI::IsMember({"passthrough", "processor", "preload"}));
+  app.add_option("--mode", o.mode)->check(CLI::IsMember({"passthrough", "shaped", "processor", "preload"}));
   app.add_option("--records", o.records);
   app.add_option("--coupons", o.coupons, "preload: request the first N of the 100 coupons (1: one hot coupon)")
       ->check(CLI::Range(1, 100));
@@ -194,7 +218,11 @@ int main(int argc, char** argv) {
   app.add_option("--threads", o.threads, "processor mode: num.stream.threads")->check(CLI::Range(1, 16));
   app.add_option("--bootstrap", o.bootstrap, "an external broker (couponflow broker) instead of an in-process one");
   app.add_option("--group", o.group, "passthrough mode: its consumer group (one per run on an external broker)");
-  app.add_option("--application-id", o.application_id, "processor mode: its application id (one per run)");
+  app.add_option("--application-id", o.application_id,
+                 "processor mode: its application id (one per run); shaped mode: whose changelog it writes");
+  app.add_option("--granted-share", o.granted_share,
+                 "shaped mode: share of the records treated as granted (preload prints granted=N)")
+      ->check(CLI::Range(0.0, 1.0));
   bool debug = false;
   app.add_flag("--debug", debug, "the engine's debug log on stderr (each commit's duration, waits for a lagging source)");
   CLI11_PARSE(app, argc, argv);
@@ -208,25 +236,33 @@ int main(int argc, char** argv) {
     bootstrap = broker->bootstrap();
   }
   const kafka::ClientProperties client{{"bootstrap.servers", bootstrap}};
+  int64_t granted = 0;
   if (broker || o.mode == "preload") {
     kafka::KafkaProducer producer(client);
-    bench::preload(producer, o.records, o.coupons);
+    granted = bench::preload(producer, o.records, o.coupons);
   }
   if (o.mode == "preload") {
-    std::printf("mode=preload records=%lld\n", static_cast<long long>(o.records));
+    std::printf("mode=preload records=%lld granted=%lld\n", static_cast<long long>(o.records),
+                static_cast<long long>(granted));
     return 0;
   }
   const bench::Measured m =
-      o.mode == "passthrough"
-          ? bench::measure_passthrough(client, o.records, o.group)
+      o.mode != "processor"
+          ? bench::measure_passthrough(
+                client, o.records, o.group,
+                o.mode == "shaped"
+                    ? bench::PassthroughShape{state::changelog_topic(o.application_id, coupon::issued_store_spec()),
+                                              o.granted_share}
+                    : bench::PassthroughShape{})
           : bench::run_processor(bootstrap, o.records,
                                  o.guarantee == "exactly_once_v2" ? processor::Guarantee::kExactlyOnceV2
                                                                   : processor::Guarantee::kAtLeastOnce,
                                  o.metrics == "on", o.threads, o.application_id);
-  std::printf("mode=%s guarantee=%s metrics=%s threads=%d records=%lld brokers=%d seconds=%.3f rate=%.0f "
-              "cpu_seconds=%.3f cpu_us_per_record=%.3f sys_us_per_record=%.3f faults=%lld broker=%s\n",
+  std::printf("mode=%s guarantee=%s metrics=%s threads=%d granted_share=%.4f records=%lld brokers=%d seconds=%.3f "
+              "rate=%.0f cpu_seconds=%.3f cpu_us_per_record=%.3f sys_us_per_record=%.3f faults=%lld broker=%s\n",
               o.mode.c_str(), o.guarantee.c_str(), o.mode == "processor" ? o.metrics.c_str() : "-",
-              o.mode == "processor" ? o.threads : 0, static_cast<long long>(o.records), o.brokers, m.seconds,
+              o.mode == "processor" ? o.threads : 0, o.mode == "shaped" ? o.granted_share : 0.0,
+              static_cast<long long>(o.records), o.brokers, m.seconds,
               static_cast<double>(m.records) / m.seconds, m.used.cpu_seconds,
               m.used.cpu_seconds * 1e6 / static_cast<double>(std::max<int64_t>(1, m.records)),
               m.used.system_seconds * 1e6 / static_cast<double>(std::max<int64_t>(1, m.records)),

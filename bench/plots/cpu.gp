@@ -1,5 +1,6 @@
-# CPU time per record of the processor (per decision) and of the tuned passthrough, on
-# the same broker and input, each process measured alone (bench/cpu.sh). Medians.
+# CPU time per record of the processor (per decision), of the tuned passthrough and of
+# the passthrough shaped like the processor's outputs (librdkafka's part alone), on the
+# same broker and input, each process measured alone (bench/cpu.sh). Medians.
 # needs: cpu/cpu.tsv
 # Run by render.sh: gnuplot -e "data='DIR'; out='FILE.png'; dir='PLOTS'" cpu.gp
 load dir."/terminal.gp"
