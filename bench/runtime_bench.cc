@@ -217,7 +217,8 @@ int main(int argc, char** argv) {
   app.add_option("--metrics", o.metrics)->check(CLI::IsMember({"on", "off"}));
   app.add_option("--threads", o.threads, "processor mode: num.stream.threads")->check(CLI::Range(1, 16));
   app.add_option("--bootstrap", o.bootstrap, "an external broker (couponflow broker) instead of an in-process one");
-  app.add_option("--group", o.group, "passthrough mode: its consumer group (one per run on an external broker)");
+  app.add_option("--group", o.group,
+                 "passthrough and shaped modes: its consumer group (one per run on an external broker)");
   app.add_option("--application-id", o.application_id,
                  "processor mode: its application id (one per run); shaped mode: whose changelog it writes");
   app.add_option("--granted-share", o.granted_share,

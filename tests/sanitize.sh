@@ -19,7 +19,7 @@ scope=${2:-unit}
 
 unit_files="*json_object_test*,*murmur2_test*,*store_test*,*store_opener_test*,*topology_test*,*partition_group_test*,\
 *coupon_decision_test*,*coupon_driver_test*,*poison_record_test*,*verify_test*,*stream_thread_test*,\
-*broker_capacity_test*,*api_parts_test*,*instance_events_test*,*utc_time_test*"
+*broker_capacity_test*,*api_parts_test*,*instance_events_test*,*utc_time_test*,*mock_cluster_test*"
 
 case "$kind" in
   asan)
