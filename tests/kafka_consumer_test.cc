@@ -105,6 +105,39 @@ TEST_CASE("a resumed partition is fetched at once, not at the client's next idle
   CHECK(waited < std::chrono::milliseconds(600));
 }
 
+TEST_CASE("resume() waits for no broker: many partitions at once, or with the broker down") {
+  // Its wake-up request is sent, not awaited: a stream thread that starts 24 restored
+  // tasks, or resumes input while the broker is unreachable, must not stall on it. (It
+  // did: a watermark query per partition, each waiting for its reply; with the broker
+  // down, until the request timed out.) The bounds below are not speed figures: with a
+  // 1 s round trip, any reply waited for takes longer than them.
+  EmbeddedCluster cluster(12);
+  std::vector<TopicPartition> partitions;
+  for (int32_t p = 0; p < 12; ++p) partitions.push_back({"coupon-issuance", Partition{p}});
+  for (const auto& tp : partitions) produce(cluster, tp.topic, tp.partition, 1);
+  kafka::KafkaConsumer consumer(cluster.client(), "resume-many-test", nullptr);
+  std::vector<std::pair<TopicPartition, std::optional<Offset>>> from_start;
+  for (const auto& tp : partitions) from_start.emplace_back(tp, Offset{0});
+  consumer.assign(from_start);
+  consumer.pause(partitions);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+
+  cluster.broker().set_broker_rtt(1, 1000);  // each round trip now takes 1 s
+  auto started = std::chrono::steady_clock::now();
+  consumer.resume(partitions);
+  // One round trip per partition would take 12 s; none is waited for.
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::milliseconds(500));
+  cluster.broker().set_broker_rtt(1, 0);
+  CHECK(poll_records(consumer, 12).size() == 12);
+
+  consumer.pause(partitions);
+  cluster.broker().set_broker_down(1);
+  started = std::chrono::steady_clock::now();
+  consumer.resume(partitions);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::milliseconds(500));
+  cluster.broker().set_broker_up(1);
+}
+
 namespace {
 
 /// A group member's rebalance listener that takes what it is given from offset 0 and

@@ -336,12 +336,15 @@ void KafkaConsumer::resume(const std::vector<TopicPartition>& partitions) {
   // its next idle wake-up, up to a second later, and until then every task just started
   // (they resume their input when restored) or relieved of back-pressure waits (measured:
   // 0.9-1.0 s after each task start). Any request to the partition's leader wakes its
-  // thread, which then fetches every resumed partition: a watermark query, sent without
-  // waiting for the answer (timeout 0; librdkafka drops the late reply).
-  for (const auto& tp : partitions) {
-    int64_t low = 0, high = 0;
-    rd_kafka_query_watermark_offsets(impl_->rk.get(), tp.topic.c_str(), tp.partition.value, &low, &high, 0);
-  }
+  // thread, which then fetches every resumed partition: a ListOffsets request per leader,
+  // for all the partitions at once. With timeout 0, rd_kafka_offsets_for_times sends
+  // them and returns without waiting (the late replies are dropped). A watermark query
+  // cannot do this: it waits for its reply whatever its timeout, a round trip per
+  // partition (5 ms each on the embedded broker: 24 task starts took 0.13 s), and until
+  // the request times out while the broker is unreachable.
+  auto wake = list_of(partitions);
+  for (int i = 0; i < wake->cnt; ++i) wake->elems[i].offset = RD_KAFKA_OFFSET_END;
+  rd_kafka_offsets_for_times(impl_->rk.get(), wake.get(), 0);
 }
 
 void KafkaConsumer::commit(const std::vector<std::pair<TopicPartition, Offset>>& offsets) {
