@@ -227,8 +227,10 @@ int main(int argc, char** argv) {
   app.add_option("--partitions", partitions);
   app.add_option("--bootstrap", bootstrap, "an external broker (couponflow broker) instead of an in-process one");
   app.add_option("--application-id", application_id, "whose issued changelog is preloaded, read and restored");
+  bool debug = false;
+  app.add_flag("--debug", debug, "the engine's debug log on stderr (a timeline of the restore)");
   CLI11_PARSE(app, argc, argv);
-  log::set_min_level(log::Level::kWarn);
+  log::set_min_level(debug ? log::Level::kDebug : log::Level::kWarn);
 
   std::unique_ptr<kafka::EmbeddedBroker> broker;
   if (bootstrap.empty()) {
